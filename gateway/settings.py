@@ -1,0 +1,340 @@
+"""Typed, validated settings: TOML file first, then ``STATUSGW_SECTION__KEY`` environment overrides.
+
+Every section is a frozen dataclass; a field's type is its validation (bool, int, float, str,
+tuple of str, table of str, or a ``Literal`` of allowed words). Unknown sections and keys are
+errors that name them, so a typo in a production file never silently falls back to a default.
+Only :func:`load_settings` reads the environment, and only when the composition root passes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+ENV_PREFIX = "STATUSGW_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and what is wrong."""
+
+
+BindMode = Literal["transceiver", "transmitter_receiver"]
+SmsEncoding = Literal["fold", "unicode", "fit"]
+SourceKind = Literal["file", "postgres", "rest"]
+LogFormat = Literal["auto", "json", "console"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class SmppSettings:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 2775
+    system_id: str = "statusgw"
+    password: str = field(default="", repr=False)
+    system_type: str = ""
+    bind: BindMode = "transceiver"
+    address_range: str = ""
+    short_code: str = "8283"
+    source_ton: int = 0
+    source_npi: int = 0
+    window: int = 10
+    throughput: float = 50.0  # submits per second the operator allows; 0 = no cap
+    response_timeout: float = 30.0
+    enquire_link_interval: float = 30.0
+    enquire_link_timeout: float = 10.0
+    reconnect_min: float = 1.0
+    reconnect_max: float = 60.0
+    registered_delivery: bool = True
+    max_pdu_size: int = 65536
+    drain_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        _in_range("smpp.port", self.port, 1, 65535)
+        _in_range("smpp.window", self.window, 1, 1000)
+        _in_range("smpp.source_ton", self.source_ton, 0, 6)
+        _in_range("smpp.source_npi", self.source_npi, 0, 18)
+        _in_range("smpp.max_pdu_size", self.max_pdu_size, 64, 16 * 1024 * 1024)
+        _at_least("smpp.throughput", self.throughput, 0)
+        for name in ("response_timeout", "enquire_link_interval", "enquire_link_timeout"):
+            _at_least(f"smpp.{name}", getattr(self, name), 0.01)
+        _at_least("smpp.reconnect_min", self.reconnect_min, 0.01)
+        if self.reconnect_max < self.reconnect_min:
+            raise ConfigError("smpp.reconnect_max must not be below smpp.reconnect_min")
+        if len(self.system_id) > 15:
+            raise ConfigError("smpp.system_id is longer than SMPP's 15 characters")
+        if len(self.password) > 8:
+            raise ConfigError("smpp.password is longer than SMPP's 8 characters")
+        if not self.short_code.strip():
+            raise ConfigError("smpp.short_code must not be empty")
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSettings:
+    encoding: SmsEncoding = "fold"
+    max_parts: int = 3  # a reply never costs more segments than this
+    max_codes: int = 3  # codes answered from one message
+    hotline: str = "1022"
+    agency_prefix: str = ""  # keyword prefix on a shared short code, e.g. "DOST"
+    reassembly_timeout: float = 300.0
+    backlog: int = 10000  # MO waiting for an answer before the SMSC is asked to retry later
+
+    def __post_init__(self) -> None:
+        _in_range("sms.max_parts", self.max_parts, 1, 10)
+        _in_range("sms.max_codes", self.max_codes, 1, 10)
+        _at_least("sms.reassembly_timeout", self.reassembly_timeout, 1)
+        _in_range("sms.backlog", self.backlog, 1, 10_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    kind: SourceKind = "file"
+    path: str = ""  # empty: the embedded sample data
+    dsn: str = field(default="", repr=False)
+    query: str = ""
+    url: str = ""
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.kind == "postgres" and not self.dsn:
+            raise ConfigError("source.dsn is required when source.kind = 'postgres'")
+        if self.kind == "rest" and not self.url:
+            raise ConfigError("source.url is required when source.kind = 'rest'")
+        _at_least("source.timeout", self.timeout, 0.01)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSettings:
+    url: str = "memory://"
+
+    def __post_init__(self) -> None:
+        _url_scheme("cache.url", self.url, ("memory", "redis", "rediss", "unix"))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    url: str = field(default="memory://", repr=False)
+
+    def __post_init__(self) -> None:
+        _url_scheme("store.url", self.url, ("memory", "postgresql", "postgres"))
+
+
+@dataclass(frozen=True, slots=True)
+class AmiSettings:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "statusgw"
+    secret: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        _in_range("ami.port", self.port, 1, 65535)
+
+
+@dataclass(frozen=True, slots=True)
+class PromptsSettings:
+    dir: str = "var/prompts"
+    sound_prefix: str = "statusgw"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    enabled: bool = False
+    listen: str = "127.0.0.1:8080"
+
+    def __post_init__(self) -> None:
+        host, sep, port = self.listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"http.listen must be HOST:PORT, got {self.listen!r}")
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    level: LogLevel = "info"
+    format: LogFormat = "auto"  # auto: readable on a terminal, JSON lines otherwise
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    smpp: SmppSettings = field(default_factory=SmppSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    source: SourceSettings = field(default_factory=SourceSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    prompts: PromptsSettings = field(default_factory=PromptsSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (TOML), apply ``STATUSGW_SECTION__KEY`` overrides, validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        raw = _read_toml(path)
+    if environ:
+        _apply_environment(raw, environ)
+    return build_settings(raw)
+
+
+def build_settings(raw: Mapping[str, Any]) -> Settings:
+    """Validate a parsed mapping (TOML shape) into :class:`Settings`."""
+    sections = _fields(Settings)
+    unknown = sorted(set(raw) - set(sections))
+    if unknown:
+        raise ConfigError(f"unknown section [{unknown[0]}] (known: {', '.join(sections)})")
+    built: dict[str, Any] = {}
+    for name, section_type in sections.items():
+        values = raw.get(name, {})
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"[{name}] must be a table")
+        built[name] = _build_section(name, section_type, values)
+    return Settings(**built)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+
+
+def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for variable, value in environ.items():
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        section, sep, key = variable[len(ENV_PREFIX) :].lower().partition("__")
+        if not sep or not section or not key:
+            raise ConfigError(f"{variable}: expected {ENV_PREFIX}SECTION__KEY")
+        target = raw.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{variable}: [{section}] is not a table")
+        target[key] = _EnvText(value)
+
+
+class _EnvText(str):
+    """A value that came from the environment, so it is parsed from text."""
+
+
+def _fields(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _build_section(section: str, cls: type, values: Mapping[str, Any]) -> Any:
+    fields = _fields(cls)
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown key {section}.{unknown[0]} (known: {', '.join(fields)})")
+    kwargs = {key: _coerce(f"{section}.{key}", fields[key], value) for key, value in values.items()}
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[{section}]: {exc}") from None
+
+
+def _coerce(key: str, kind: Any, value: Any) -> Any:
+    origin = typing.get_origin(kind)
+    if origin is Literal:
+        allowed = typing.get_args(kind)
+        if value not in allowed:
+            choices = ", ".join(repr(a) for a in allowed)
+            raise ConfigError(f"{key} must be one of {choices}, got {value!r}")
+        return str(value)
+    if kind is bool:
+        return _to_bool(key, value)
+    if kind is int:
+        return _to_number(key, value, int)
+    if kind is float:
+        return float(_to_number(key, value, float))
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return str(value)
+    if origin is tuple:
+        return _to_strings(key, value)
+    if origin in (Mapping, dict) or kind is dict:
+        return _to_table(key, value)
+    if isinstance(kind, types.UnionType):
+        return value
+    raise ConfigError(f"{key}: unsupported setting type {kind!r}")  # pragma: no cover
+
+
+def _to_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, _EnvText):
+        word = value.strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off"):
+            return False
+    raise ConfigError(f"{key} must be true or false, got {value!r}")
+
+
+def _to_number(key: str, value: Any, kind: type[int] | type[float]) -> int | float:
+    if isinstance(value, _EnvText):
+        try:
+            return kind(value.strip())
+        except ValueError:
+            pass
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if kind is int and isinstance(value, float):
+            raise ConfigError(f"{key} must be a whole number, got {value!r}")
+        return value
+    raise ConfigError(f"{key} must be a number, got {value!r}")
+
+
+def _to_strings(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, _EnvText):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"{key} must be a list of strings, got {value!r}")
+
+
+def _to_table(key: str, value: Any) -> dict[str, str]:
+    if isinstance(value, _EnvText):
+        pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+        if any(len(p) != 2 for p in pairs):
+            raise ConfigError(f"{key} from the environment must look like a=b,c=d")
+        return {k.strip(): v.strip() for k, v in pairs}
+    if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+        return {str(k): str(v) for k, v in value.items()}
+    raise ConfigError(f"{key} must be a table of strings, got {value!r}")
+
+
+def _in_range(key: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{key} must be between {low} and {high}, got {value}")
+
+
+def _at_least(key: str, value: float, low: float) -> None:
+    if value < low:
+        raise ConfigError(f"{key} must be at least {low}, got {value}")
+
+
+def _url_scheme(key: str, url: str, schemes: tuple[str, ...]) -> None:
+    scheme = url.partition("://")[0]
+    if "://" not in url or scheme not in schemes:
+        raise ConfigError(f"{key} must start with one of {', '.join(s + '://' for s in schemes)}")
