@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ivr.hours import HoursError, OperatorHours
+
 ENV_PREFIX = "STATUSGW_"
 
 
@@ -139,6 +141,48 @@ class AmiSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class IvrSettings:
+    """The hotline dialogue and its guard rails (budgets not listed here: ivr/limits.py)."""
+
+    # When operators take escalated calls (lookups run day and night); see ivr/hours.py.
+    operator_hours: tuple[str, ...] = ("mon-fri 07:30-17:00", "sat 07:30-11:30")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    closed_days: tuple[str, ...] = ()  # public holidays, "YYYY-MM-DD"
+    sms_offer: bool = True  # outside operator hours, offer mobile callers the result by SMS
+    max_call_seconds: int = 600
+    heartbeat_interval: float = 5.0
+    heartbeat_stale: int = 15  # the dialplan sends callers to the operators past this age
+    first_digit_timeout: float = 8.0
+    inter_digit_timeout: float = 3.0
+    max_tries: int = 3
+    wait_prompt_after: float = 0.8
+    lookup_deadline: float = 4.0
+    owner_lock_dsn: str = field(default="", repr=False)  # PostgreSQL; empty: always the owner
+    owner_lock_key: int = 1022
+
+    def __post_init__(self) -> None:
+        try:
+            OperatorHours.parse(self.operator_hours, self.timezone, self.closed_days)
+        except HoursError as exc:
+            raise ConfigError(f"ivr: {exc}") from None
+        _in_range("ivr.max_call_seconds", self.max_call_seconds, 30, 86400)
+        _in_range("ivr.max_tries", self.max_tries, 1, 10)
+        _in_range("ivr.heartbeat_stale", self.heartbeat_stale, 2, 3600)
+        for name in ("first_digit_timeout", "inter_digit_timeout", "wait_prompt_after"):
+            _at_least(f"ivr.{name}", getattr(self, name), 0.1)
+        _at_least("ivr.heartbeat_interval", self.heartbeat_interval, 0.1)
+        if self.heartbeat_interval * 2 > self.heartbeat_stale:
+            raise ConfigError(
+                "ivr.heartbeat_stale must be at least twice ivr.heartbeat_interval, or one late"
+                " beat sends every caller to the operators"
+            )
+        if self.lookup_deadline <= self.wait_prompt_after:
+            raise ConfigError("ivr.lookup_deadline must be longer than ivr.wait_prompt_after")
+        if self.owner_lock_dsn:
+            _url_scheme("ivr.owner_lock_dsn", self.owner_lock_dsn, ("postgresql", "postgres"))
+
+
+@dataclass(frozen=True, slots=True)
 class PromptsSettings:
     dir: str = "var/prompts"
     sound_prefix: str = "statusgw"
@@ -177,6 +221,7 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     ami: AmiSettings = field(default_factory=AmiSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
     prompts: PromptsSettings = field(default_factory=PromptsSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     log: LogSettings = field(default_factory=LogSettings)
