@@ -29,6 +29,7 @@ class ConfigError(Exception):
 BindMode = Literal["transceiver", "transmitter_receiver"]
 SmsEncoding = Literal["fold", "unicode", "fit"]
 SourceKind = Literal["file", "postgres", "rest"]
+FallbackSourceKind = Literal["none", "file", "postgres", "rest"]
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -97,27 +98,123 @@ class SmsSettings:
 @dataclass(frozen=True, slots=True)
 class SourceSettings:
     kind: SourceKind = "file"
+    name: str = ""  # how logs, /readyz and results name it; empty: the kind
     path: str = ""  # empty: the embedded sample data
     dsn: str = field(default="", repr=False)
-    query: str = ""
-    url: str = ""
-    mapping: Mapping[str, str] = field(default_factory=dict)
-    timeout: float = 2.0
+    query: str = ""  # postgres: SQL, $1 = code, returning the canonical columns
+    digits_query: str = ""  # postgres: $1 = keypad digits key; empty: the built-in one
+    phone_query: str = ""  # postgres: $1 = national phone form; empty: the built-in one
+    pool_size: int = 10
+    url: str = ""  # rest: template with {code}
+    digits_url: str = ""  # rest: template with {digits}; empty: keypad lookups not offered
+    phone_url: str = ""  # rest: template with {phone}; empty: caller-ID offers not made
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # rest: auth header
+    mapping: Mapping[str, str] = field(default_factory=dict)  # rest: canonical field -> JSON path
+    record_path: str = ""  # rest: dotted path to the dossier (or list) in the reply
+    retries: int = 2  # rest: extra attempts after a 5xx or a timeout, with jittered backoff
+    retry_backoff: float = 0.1
+    timeout: float = 2.0  # one call, retries included; postgres statement_timeout too
 
     def __post_init__(self) -> None:
+        section = self._section()
         if self.kind == "postgres" and not self.dsn:
-            raise ConfigError("source.dsn is required when source.kind = 'postgres'")
+            raise ConfigError(f"{section}.dsn is required when {section}.kind = 'postgres'")
         if self.kind == "rest" and not self.url:
-            raise ConfigError("source.url is required when source.kind = 'rest'")
-        _at_least("source.timeout", self.timeout, 0.01)
+            raise ConfigError(f"{section}.url is required when {section}.kind = 'rest'")
+        if self.kind == "rest" and "{code}" not in self.url:
+            raise ConfigError(f"{section}.url must contain {{code}}, got {self.url!r}")
+        for key, marker in (("digits_url", "{digits}"), ("phone_url", "{phone}")):
+            value = getattr(self, key)
+            if value and marker not in value:
+                raise ConfigError(f"{section}.{key} must contain {marker}, got {value!r}")
+        _at_least(f"{section}.timeout", self.timeout, 0.01)
+        _in_range(f"{section}.pool_size", self.pool_size, 1, 1000)
+        _in_range(f"{section}.retries", self.retries, 0, 10)
+        _at_least(f"{section}.retry_backoff", self.retry_backoff, 0)
+
+    @classmethod
+    def _section(cls) -> str:
+        return "source"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or str(self.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackSourceSettings(SourceSettings):
+    """A second source, asked when [source] does not know a dossier or cannot answer."""
+
+    kind: FallbackSourceKind = "none"  # type: ignore[assignment]
+
+    @classmethod
+    def _section(cls) -> str:
+        return "fallback_source"
+
+
+@dataclass(frozen=True, slots=True)
+class LookupSettings:
+    sms_deadline: float = 5.0  # seconds a channel waits for an answer before "try later"
+    voice_deadline: float = 1.5
+    http_deadline: float = 3.0
+    breaker_failures: int = 5  # failures in a row that open a source's circuit
+    breaker_reset: float = 30.0  # seconds an open circuit refuses calls before one trial
+
+    def __post_init__(self) -> None:
+        for name in ("sms_deadline", "voice_deadline", "http_deadline"):
+            _at_least(f"lookup.{name}", getattr(self, name), 0.05)
+        _in_range("lookup.breaker_failures", self.breaker_failures, 1, 1000)
+        _at_least("lookup.breaker_reset", self.breaker_reset, 0.1)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsSettings:
+    sender_per_minute: int = 5  # lookups per SMS sender or caller; 0 = no limit
+    sender_per_day: int = 50
+    client_per_minute: int = 600  # HTTP requests per API key
+    not_found_threshold: int = 10  # unknown codes in the window that make a sender suspect
+    not_found_window: float = 3600.0
+    suspect_per_minute: int = 1  # what a suspect sender may still look up
+
+    def __post_init__(self) -> None:
+        for name in (
+            "sender_per_minute",
+            "sender_per_day",
+            "client_per_minute",
+            "not_found_threshold",
+        ):
+            _in_range(f"limits.{name}", getattr(self, name), 0, 10_000_000)
+        _in_range("limits.suspect_per_minute", self.suspect_per_minute, 1, 10_000)
+        _at_least("limits.not_found_window", self.not_found_window, 1)
 
 
 @dataclass(frozen=True, slots=True)
 class CacheSettings:
     url: str = "memory://"
+    ttl_open: float = 60.0  # seconds an open dossier's status is served without asking
+    ttl_final: float = 3600.0  # returned, rejected, stopped, withdrawn: nothing changes
+    ttl_negative: float = 10.0  # "not found"; short, a new dossier must appear quickly
+    revalidate_window: float = 30.0  # past its TTL: served at once, refreshed behind
+    max_stale: float = 3600.0  # past its TTL: served only if the sources fail, up to this
+    timeout: float = 0.25  # one cache operation; a slower cache counts as down
+    retry_interval: float = 1.0  # a cache that failed is left alone this long
+    key_prefix: str = "statusgw:v1"
+    seal_key: str = field(default="", repr=False)  # phone digests; empty: random per process
+    max_entries: int = 100_000  # memory:// only
 
     def __post_init__(self) -> None:
         _url_scheme("cache.url", self.url, ("memory", "redis", "rediss", "unix"))
+        for name in ("ttl_open", "ttl_final"):
+            _at_least(f"cache.{name}", getattr(self, name), 1)
+        for name in ("ttl_negative", "revalidate_window", "max_stale"):
+            _at_least(f"cache.{name}", getattr(self, name), 0)
+        _at_least("cache.timeout", self.timeout, 0.001)
+        _at_least("cache.retry_interval", self.retry_interval, 0)
+        _in_range("cache.max_entries", self.max_entries, 1, 100_000_000)
+        if not self.key_prefix.strip() or " " in self.key_prefix:
+            raise ConfigError("cache.key_prefix must be a non-empty word without spaces")
+        if self.seal_key and len(self.seal_key) < 16:
+            raise ConfigError("cache.seal_key must have at least 16 characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,11 +289,23 @@ class PromptsSettings:
 class HttpSettings:
     enabled: bool = False
     listen: str = "127.0.0.1:8080"
+    # Keys that may call /v1: "sha256:<hex of the key>" (preferred) or the key itself
+    # (16+ characters, e.g. from STATUSGW_HTTP__API_KEYS). Optional "name=" prefix for logs.
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    anonymous: bool = False  # /v1 without a key (a kiosk on a closed network, the demo)
 
     def __post_init__(self) -> None:
         host, sep, port = self.listen.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"http.listen must be HOST:PORT, got {self.listen!r}")
+        for index, entry in enumerate(self.api_keys):
+            secret = entry.partition("=")[2] if "=" in entry else entry
+            if secret.startswith("sha256:"):
+                digest = secret.removeprefix("sha256:")
+                if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                    raise ConfigError(f"http.api_keys[{index}]: sha256: needs 64 lower-case hex")
+            elif len(secret) < 16:
+                raise ConfigError(f"http.api_keys[{index}] must have at least 16 characters")
 
     @property
     def host(self) -> str:
@@ -218,7 +327,10 @@ class Settings:
     smpp: SmppSettings = field(default_factory=SmppSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     source: SourceSettings = field(default_factory=SourceSettings)
+    fallback_source: FallbackSourceSettings = field(default_factory=FallbackSourceSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    lookup: LookupSettings = field(default_factory=LookupSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     ami: AmiSettings = field(default_factory=AmiSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
