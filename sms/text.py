@@ -515,7 +515,7 @@ _BINARY = "binary"
 _DECLARED: dict[int, str] = {1: "ascii", 2: _BINARY, 4: _BINARY, 8: "ucs2"}
 _SINGLE_BYTE: dict[int, Charset] = {3: "latin-1", 6: "iso8859-5", 7: "iso8859-8"}
 _CONTROL_OCTETS = frozenset(range(0x20)) - {0x0A, 0x0D}
-_ASCII_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")  # not tab, LF, FF, CR
 
 
 def decode_mo(
@@ -598,7 +598,8 @@ def _decode_body(
 ) -> DecodedText:
     single_byte = _SINGLE_BYTE.get(data_coding)
     if single_byte is not None:
-        return DecodedText(_strip_controls(body.decode(single_byte)), single_byte)
+        text = body.decode(single_byte, "replace")  # ISO 8859-8 leaves some octets unassigned
+        return DecodedText(_strip_controls(text), single_byte, lossy="\ufffd" in text)
     alphabet = _alphabet(data_coding)
     if alphabet == _GSM7_GROUP:
         chosen = default_alphabet if data_coding == DC_DEFAULT else "gsm7"
@@ -674,7 +675,10 @@ def _utf8_or_latin1(body: bytes) -> DecodedText:
 
 
 def _strip_controls(text: str) -> str:
-    """C0 controls (other than tab, LF, CR) and DEL carry nothing a person typed."""
+    """C0 controls and DEL carry nothing a person typed, and NUL cannot be stored in PostgreSQL.
+
+    Tab, LF, CR and form feed stay: GSM-7 has the last three, so a handset can send them.
+    """
     return _ASCII_CONTROLS.sub("", text)
 
 
