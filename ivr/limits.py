@@ -34,6 +34,7 @@ MAX_LOOKUPS_PER_CALL: Final = 6  # dossiers one call may ask about (enumeration 
 
 # --- waiting on the gateway ---------------------------------------------------------------
 WAIT_PROMPT_AFTER: Final = 0.8  # lookup still running: say "xin chờ"
+WAIT_PROMPT_REPEAT: Final = 5.0  # ... and again this often (the prompt lasts about 2.5 s)
 LOOKUP_DEADLINE: Final = 4.0  # lookup still running: give up, say the system is busy
 PHONE_MATCH_DEADLINE: Final = 1.0  # caller-number lookup before the greeting; then greet anyway
 MAX_DEAD_AIR: Final = 3.0  # longest silence the gateway may cause while the caller waits on it
