@@ -283,6 +283,22 @@ class IvrSettings:
 class PromptsSettings:
     dir: str = "var/prompts"
     sound_prefix: str = "statusgw"
+    backends: tuple[str, ...] = ("espeak-ng",)  # tried in order: "gtts" (online), "espeak-ng"
+    override_dir: str = ""  # recorded prompts, <id>.wav, that win over synthesis
+    voice: str = "vi"  # espeak-ng voice: vi (North), vi-vn-x-central, vi-vn-x-south
+    gtts_timeout: float = 5.0
+    region: Literal["north", "south"] = "north"  # number words: nghìn/linh or ngàn/lẻ
+    january_gieng: bool = False  # read January as "tháng Giêng"
+    agencies: tuple[str, ...] = ()  # agency names rendered whole for "collect it at ..."
+    agencies_from_source: bool = True  # also the file source's agency names
+
+    def __post_init__(self) -> None:
+        for name in self.backends:
+            if name not in ("gtts", "espeak-ng"):
+                raise ConfigError(f"prompts.backends: unknown backend {name!r}")
+        if not self.backends:
+            raise ConfigError("prompts.backends must name at least one backend")
+        _at_least("prompts.gtts_timeout", self.gtts_timeout, 0.1)
 
 
 @dataclass(frozen=True, slots=True)
