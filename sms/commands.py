@@ -8,8 +8,9 @@ Syntax (every part diacritic-, case-, spacing- and punctuation-insensitive)::
              help      HD | HELP | HUONG DAN | TRO GIUP | ? | (empty message)
              subscribe DK | DANG KY
              cancel    HUY | HUY DK | HUY DANG KY | TU CHOI
-    factor   4 digits right after a code (last 4 of the CCCD or of the dossier's phone),
-             optionally labelled: "CCCD 1234", "SDT 1234"
+    factor   right after a code, optionally labelled ("SDT 1234", "CCCD 1234"): 4 digits
+             (the last 4 of the dossier's phone or of the CCCD) or a whole Vietnamese
+             phone number (0xxxxxxxxx, 84xxxxxxxxx), as the lookup layer verifies both
 
 Decisions (the grammar's written rules, each for a reason):
 
@@ -25,8 +26,8 @@ Decisions (the grammar's written rules, each for a reason):
   message (the first one given): a citizen's dossiers share the same CCCD and phone, and a
   factor that does not match a dossier only means less is shown, never more.
 - A 4-digit group that itself starts a spaced code (``3898 H29 ...``) is read as the code,
-  not as a factor. A full 12-digit CCCD is not a factor: the gateway asks for 4 digits only
-  and does not take more personal data than it needs.
+  not as a factor. A full 12-digit CCCD is not a factor (its shape differs from a phone
+  number's): the gateway does not take more personal data than it needs.
 - ``HD`` followed by a valid code is a lookup: H-D and H-S are neighbours on a keyboard and
   the citizen's intent is plain.
 - A keyword with nothing code-like after it (no digit at all: "TRA", "tra cuu ho so cua
@@ -83,7 +84,7 @@ class Lookup:
     """Answer the status of each code (in order, duplicates removed)."""
 
     codes: tuple[DossierCode, ...]
-    factor: str | None = None  # 4 digits, checked by the lookup layer against each dossier
+    factor: str | None = None  # 4 digits or a phone number, checked against each dossier
     overflow: int = 0  # distinct codes found beyond the cap, not answered
 
     def __post_init__(self) -> None:
@@ -171,7 +172,7 @@ _FACTOR_LABELS = frozenset({"CCCD", "CMND", "CC", "SDT", "DT", "DIENTHOAI"})
 _TOKEN_SPLIT = re.compile(r"[\s,;:]+")
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
 _EDGE_PUNCT = re.compile(r"^[^0-9A-Z]+|[^0-9A-Z]+$")
-_FACTOR = re.compile(r"[0-9]{4}")
+_FACTOR = re.compile(r"[0-9]{4}|0[0-9]{9,10}|84[0-9]{9,10}")
 _GLUED_KEYWORD = re.compile(
     "^(" + "|".join(sorted(_KEYWORDS, key=len, reverse=True)) + r")[.\-_/]*(?=[0-9])"
 )

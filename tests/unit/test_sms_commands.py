@@ -118,6 +118,9 @@ CASES: list[tuple[str, Command]] = [
     (f"HS {A} 1234.", look(A, factor="1234")),
     (f"HS {A} 12345", look(A)),  # not 4 digits
     (f"HS {A} 079123456789", look(A)),  # a whole CCCD is not taken
+    (f"HS {A} 0912345678", look(A, factor="0912345678")),  # the dossier's whole phone
+    (f"HS {A} SDT +84912345678", look(A, factor="84912345678")),
+    (f"HS {A} 091234567", look(A)),  # 9 digits: neither
     (f"HS {A} 123", look(A)),
     (f"1234 {A}", look(A)),  # before the code: not a factor
     ("HS 0000022H292401010001 4321", look(A, factor="4321")),
@@ -282,7 +285,8 @@ def _check(command: Command) -> None:
         for code in command.codes:
             assert GRAMMAR.parse(code.canonical, today=TODAY) == look(code.canonical)
     if isinstance(command, Lookup | Subscribe) and command.factor is not None:
-        assert len(command.factor) == 4 and command.factor.isdigit()
+        assert command.factor.isdigit()
+        assert len(command.factor) == 4 or command.factor.startswith(("0", "84"))
     if isinstance(command, InvalidCode | ProcedureCodeGiven):
         assert len(command.text) <= 40
 
