@@ -367,32 +367,121 @@ async def test_mo_rejected_by_the_esme_reports_the_status(
     assert (await smsc.wait_for("mo_acked", id=mo_id))["status"] == consts.SMPP_ESME_RX_T_APPN
 
 
-async def test_mo_before_bind_resp(smsc: Smsc) -> None:
+class RawEsme:
+    """A bare socket speaking through smpplib's PDU codec, for what its client cannot do."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.sequence = 0
+
+    @classmethod
+    async def connect(cls, smsc: Smsc) -> RawEsme:
+        return cls(*await asyncio.open_connection(smsc.host, smsc.port))
+
+    def send(self, command: str, sequence: int | None = None, **fields: object) -> int:
+        self.sequence += 1
+        seq = self.sequence if sequence is None else sequence
+        pdu = smpp.make_pdu(command, sequence=seq, **fields)
+        pdu.sequence = seq  # make_pdu keeps 0 otherwise
+        self.writer.write(pdu.generate())
+        return seq
+
+    def send_raw(self, data: bytes) -> None:
+        self.writer.write(data)
+
+    async def read(self) -> Pdu:
+        header = await asyncio.wait_for(self.reader.readexactly(16), PDU_WAIT_S)
+        body = await self.reader.readexactly(struct.unpack(">L", header[:4])[0] - 16)
+        return smpp.parse_pdu(header + body, sequence=0, allow_unknown_opt_params=True)
+
+    async def bind(self, command: str = "bind_transceiver") -> Pdu:
+        self.send(command, system_id="statusgw", password="secret")
+        return await self.read()
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()
+
+
+@pytest_asyncio.fixture
+async def raw(smsc: Smsc) -> AsyncIterator[RawEsme]:
+    esme = await RawEsme.connect(smsc)
+    yield esme
+    await esme.close()
+
+
+async def test_mo_before_bind_resp(smsc: Smsc, raw: RawEsme) -> None:
     """With mo_before_bind_resp set, deliver_sm reaches the ESME before its bind_resp."""
     await smsc.configure(mo_before_bind_resp={"text": "TRA EARLY", "id": "early"})
-    reader, writer = await asyncio.open_connection("127.0.0.1", smsc.port)
-    try:
-        bind = smpp.make_pdu(
-            "bind_transceiver", sequence=1, system_id="statusgw", password="secret"
-        )
-        bind.sequence = 1
-        writer.write(bind.generate())
-        commands = []
-        for _ in range(2):
-            header = await reader.readexactly(16)
-            body = await reader.readexactly(struct.unpack(">L", header[:4])[0] - 16)
-            pdu = smpp.parse_pdu(header + body, sequence=0, allow_unknown_opt_params=True)
-            commands.append(pdu.command)
-            if pdu.command == "deliver_sm":
-                assert pdu.short_message == b"TRA EARLY"
-                resp = smpp.make_pdu("deliver_sm_resp", sequence=pdu.sequence)
-                resp.sequence = pdu.sequence
-                writer.write(resp.generate())
-        assert commands == ["deliver_sm", "bind_transceiver_resp"]
-        assert (await smsc.wait_for("mo_acked", id="early"))["status"] == 0
-    finally:
-        writer.close()
-        await writer.wait_closed()
+    raw.send("bind_transceiver", system_id="statusgw", password="secret")
+    mo = await raw.read()
+    assert (mo.command, mo.short_message) == ("deliver_sm", b"TRA EARLY")
+    raw.send("deliver_sm_resp", sequence=mo.sequence)
+    assert (await raw.read()).command == "bind_transceiver_resp"
+    assert (await smsc.wait_for("mo_acked", id="early"))["status"] == 0
+
+
+async def test_unbind_either_way(smsc: Smsc, raw: RawEsme) -> None:
+    assert (await raw.bind()).status == 0
+    await smsc.unbind()
+    unbind = await raw.read()
+    assert unbind.command == "unbind"
+    raw.send("unbind_resp", sequence=unbind.sequence)
+    assert (await smsc.wait_for("unbind_resp"))["status"] == 0
+
+    seq = raw.send("unbind")
+    resp = await raw.read()
+    assert (resp.command, resp.sequence, resp.status) == ("unbind_resp", seq, 0)
+    assert (await smsc.wait_for("unbind"))["mode"] == "transceiver"
+
+
+async def test_submit_needs_a_transmitting_bind(smsc: Smsc, raw: RawEsme) -> None:
+    raw.send("submit_sm", source_addr="8283", destination_addr="84912345678", short_message=b"x")
+    assert (await raw.read()).status == consts.SMPP_ESME_RINVBNDSTS
+    assert (await raw.bind("bind_receiver")).status == 0
+    raw.send("submit_sm", source_addr="8283", destination_addr="84912345678", short_message=b"x")
+    assert (await raw.read()).status == consts.SMPP_ESME_RINVBNDSTS
+    assert smsc.find("mt") == []
+
+
+async def test_unknown_tlv_in_submit_is_reported(smsc: Smsc, raw: RawEsme) -> None:
+    await raw.bind()
+    pdu = smpp.make_pdu(
+        "submit_sm",
+        sequence=7,
+        source_addr="8283",
+        destination_addr="84912345678",
+        short_message=b"Ho so",
+    )
+    pdu.sequence = 7
+    data = pdu.generate() + b"\x14\x01\x00\x02\xab\xcd"  # vendor TLV 0x1401
+    raw.send_raw(struct.pack(">L", len(data)) + data[4:])
+    resp = await raw.read()
+    assert (resp.command, resp.status) == ("submit_sm_resp", 0)
+    submit = await smsc.wait_for("submit_sm")
+    assert submit["unknown_tlvs"] == {str(0x1401): "abcd"}
+    assert submit["text"] == "Ho so"
+
+
+async def test_malformed_pdu_closes_the_session(smsc: Smsc, raw: RawEsme) -> None:
+    await raw.bind()
+    raw.send_raw(struct.pack(">LLLL", 8, 4, 0, 1))  # command_length below the header size
+    await smsc.wait_for("session_error")
+    await smsc.wait_for("close")
+    assert await raw.reader.read() == b""
+
+
+async def test_unsupported_command_gets_generic_nack(smsc: Smsc, raw: RawEsme) -> None:
+    await raw.bind()
+    raw.send_raw(struct.pack(">LLLL", 16, 0x00000222, 0, 9))  # no such command
+    nack = await raw.read()
+    assert (nack.command, nack.sequence, nack.status) == (
+        "generic_nack",
+        9,
+        consts.SMPP_ESME_RINVCMDID,
+    )
 
 
 # ---- faults ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -138,10 +138,13 @@ class Smsc:
         password: str = DEFAULT_PASSWORD,
         port: int = 0,
         message_id_format: str = "hex",
+        node_flags: Sequence[str] = (),
     ) -> Smsc:
+        """Start node and wait for its port. ``node_flags`` go to node (e.g. ``--cpu-prof``)."""
         await asyncio.to_thread(ensure_installed)
         process = await asyncio.create_subprocess_exec(
             node_binary(),
+            *node_flags,
             str(SMSC_DIR / "smsc.js"),
             "--port",
             str(port),

@@ -46,8 +46,9 @@ class LoadReport:
     wrong_text: int  # first MT for an MO without that MO's code
     missing: int  # MOs without any reply
     part_duplicates: int
-    elapsed_ms: float
-    mo_rate: float | None  # acked MO per second over elapsed_ms
+    elapsed_ms: float  # start to the last matching reply
+    acked_ms: float  # start to the last MO acknowledged
+    mo_rate: float | None  # acked MO per second over acked_ms
     reply_rate: float | None
     latency_ms: Latency
     reject_statuses: dict[str, int]
@@ -83,10 +84,12 @@ async def run_load(
     source_prefix: str = "849",
     deadline_s: float = 120.0,
     settle_ms: int = SETTLE_MS,
+    expect_replies: bool = True,
 ) -> LoadReport:
     """Run one load on a bound gateway and return the SMSC's report.
 
-    Returns when every MO was answered (plus ``settle_ms``) or after ``deadline_s``.
+    Returns when every MO was answered (or, with ``expect_replies=False``, acknowledged),
+    plus ``settle_ms``, or after ``deadline_s``.
     """
     mark = smsc.mark()
     await smsc.command(
@@ -99,6 +102,7 @@ async def run_load(
         source_prefix=source_prefix,
         deadline_ms=int(deadline_s * 1000),
         settle_ms=settle_ms,
+        expect_replies=expect_replies,
     )
     event = await smsc.wait_for("load_report", timeout=deadline_s + REPORT_GRACE_S, after=mark)
     return LoadReport.from_event(event)

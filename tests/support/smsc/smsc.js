@@ -73,6 +73,8 @@ function chatty() {
 
 const server = smpp.createServer((session) => {
   const s = { id: state.nextSessionId++, session, mode: null, systemId: null, pending: new Map() };
+  session.socket.setNoDelay(true); // with Nagle on, each small PDU behind an unacked one waits ~40 ms
+  session.socket.prependListener('readable', () => corkForThisTick(session.socket));
   state.sessions.set(s.id, s);
   session.on('pdu', (pdu) => onPdu(s, pdu));
   session.on('error', (err) => {
@@ -83,6 +85,12 @@ const server = smpp.createServer((session) => {
   emit('connect', { session: s.id, peer: session.socket.remotePort });
 });
 server.on('error', (err) => emit('server_error', { error: String(err.message || err) }));
+
+// Answers to all PDUs read in one go leave in one write instead of one syscall each.
+function corkForThisTick(socket) {
+  socket.cork();
+  process.nextTick(() => socket.uncork());
+}
 
 function listen(port) {
   server.listen(port, args.host, () => {
@@ -97,7 +105,8 @@ const HANDLERS = {
   enquire_link: onEnquireLink,
   unbind: onUnbind,
   unbind_resp: () => {},
-  generic_nack: (s, pdu) => emit('generic_nack', { session: s.id, seq: pdu.sequence_number, status: pdu.command_status }),
+  generic_nack: (s, pdu) =>
+    emit('generic_nack', { session: s.id, seq: pdu.sequence_number, status: pdu.command_status }),
 };
 
 function onPdu(s, pdu) {
@@ -192,7 +201,8 @@ function formatId(n, format) {
 }
 
 function describeSubmit(s, pdu) {
-  const body = pdu.message_payload && pdu.message_payload.message !== undefined ? pdu.message_payload : pdu.short_message;
+  const inPayload = pdu.message_payload && pdu.message_payload.message !== undefined;
+  const body = inPayload ? pdu.message_payload : pdu.short_message;
   const message = body && body.message !== undefined ? body.message : body;
   const udh = concatInfo(body && body.udh, pdu);
   return {
@@ -200,7 +210,8 @@ function describeSubmit(s, pdu) {
     source: pdu.source_addr, source_ton: pdu.source_addr_ton, source_npi: pdu.source_addr_npi,
     destination: pdu.destination_addr, dest_ton: pdu.dest_addr_ton, dest_npi: pdu.dest_addr_npi,
     data_coding: pdu.data_coding, esm_class: pdu.esm_class, registered_delivery: pdu.registered_delivery,
-    service_type: pdu.service_type, payload: body === pdu.message_payload,
+    service_type: pdu.service_type, validity_period: pdu.validity_period || null,
+    payload: Boolean(inPayload),
     text: typeof message === 'string' ? message : null,
     hex: Buffer.isBuffer(message) ? message.toString('hex') : null,
     udh, unknown_tlvs: unknownTlvs(pdu),
@@ -209,11 +220,14 @@ function describeSubmit(s, pdu) {
 
 function concatInfo(udhList, pdu) {
   for (const ie of udhList || []) {
-    if (ie[0] === 0x00 && ie.length >= 5) return { bits: 8, ref: ie[2], total: ie[3], seq: ie[4], via: 'udh' };
-    if (ie[0] === 0x08 && ie.length >= 6) return { bits: 16, ref: ie.readUInt16BE(2), total: ie[4], seq: ie[5], via: 'udh' };
+    if (ie[0] === 0x00 && ie.length >= 5) return { via: 'udh', bits: 8, ref: ie[2], total: ie[3], seq: ie[4] };
+    if (ie[0] === 0x08 && ie.length >= 6) {
+      return { via: 'udh', bits: 16, ref: ie.readUInt16BE(2), total: ie[4], seq: ie[5] };
+    }
   }
   if (pdu.sar_msg_ref_num !== undefined) {
-    return { bits: 16, ref: pdu.sar_msg_ref_num, total: pdu.sar_total_segments, seq: pdu.sar_segment_seqnum, via: 'sar' };
+    const { sar_msg_ref_num: ref, sar_total_segments: total, sar_segment_seqnum: seq } = pdu;
+    return { via: 'sar', bits: 16, ref, total, seq };
   }
   return null;
 }
@@ -267,7 +281,7 @@ function assemble(info) {
     remember(state.assembling, key, entry);
   }
   if (entry.has(u.seq)) {
-    if (chatty()) emit('mt_part_duplicate', { source: info.source, destination: info.destination, ref: u.ref, seq: u.seq });
+    if (chatty()) emit('mt_part_duplicate', { source: info.source, destination: info.destination, concat: u });
     if (state.load) state.load.partDuplicates += 1;
     return;
   }
@@ -330,18 +344,19 @@ function moPdus(cmd) {
   const split = cmd.split || 'none';
   if (split === 'none') return [Object.assign(base, { short_message: bytes })];
   if (split === 'payload') return [Object.assign(base, { short_message: Buffer.alloc(0), message_payload: bytes })];
+  if (!['udh8', 'udh16', 'sar'].includes(split)) throw new Error('unknown split ' + split);
   const chunks = splitBytes(bytes, cmd.part_bytes || PART_BYTES[dataCoding] || 134, dataCoding);
   const ref = cmd.ref ?? (split === 'udh8' ? state.nextRef++ % 256 : state.nextRef++ % 65536);
   const total = chunks.length;
   return chunks.map((chunk, i) => {
     const pdu = Object.assign({}, base);
     if (split === 'sar') {
-      return Object.assign(pdu, { short_message: chunk, sar_msg_ref_num: ref, sar_total_segments: total, sar_segment_seqnum: i + 1 });
+      const sar = { sar_msg_ref_num: ref, sar_total_segments: total, sar_segment_seqnum: i + 1 };
+      return Object.assign(pdu, sar, { short_message: chunk });
     }
     const udh = split === 'udh8'
       ? Buffer.from([5, 0x00, 3, ref, total, i + 1])
       : Buffer.from([6, 0x08, 4, ref >> 8, ref & 0xff, total, i + 1]);
-    if (split !== 'udh8' && split !== 'udh16') throw new Error('unknown split ' + split);
     return Object.assign(pdu, { esm_class: base.esm_class | 0x40, short_message: Buffer.concat([udh, chunk]) });
   });
 }
@@ -370,7 +385,8 @@ function sendMo(cmd, target, via) {
 
 function receiptDate(d) {
   const p = (n) => String(n).padStart(2, '0');
-  return p(d.getUTCFullYear() % 100) + p(d.getUTCMonth() + 1) + p(d.getUTCDate()) + p(d.getUTCHours()) + p(d.getUTCMinutes());
+  const fields = [d.getUTCFullYear() % 100, d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes()];
+  return fields.map(p).join('');
 }
 
 function receiptTextId(messageId, format) {
@@ -423,18 +439,24 @@ class LoadRun {
     this.destination = cmd.destination || '8283';
     this.prefix = cmd.source_prefix || '849';
     this.settleMs = cmd.settle_ms ?? 200;
+    this.expectReplies = cmd.expect_replies ?? true;
+    this.texts = new Map(); // code -> encoded MO text, encoded once by the smpp package
     this.mos = [];
     this.bySource = new Map();
     this.retry = [];
     this.inflight = 0;
     this.next = 0;
-    this.counts = { mo_sent: 0, mo_acked: 0, mo_rejected: 0, mo_resent: 0, replies: 0, mt_total: 0, duplicates: 0, unmatched: 0, wrong_text: 0 };
+    this.counts = {
+      mo_sent: 0, mo_acked: 0, mo_rejected: 0, mo_resent: 0,
+      replies: 0, mt_total: 0, duplicates: 0, unmatched: 0, wrong_text: 0,
+    };
     this.partDuplicates = 0;
     this.rejectStatuses = {};
     this.wrongSamples = [];
     this.latencies = [];
     this.started = process.hrtime.bigint();
     this.lastReply = this.started;
+    this.lastAck = this.started;
     this.deadline = setTimeout(() => this.finish('deadline'), cmd.deadline_ms || 120000);
   }
 
@@ -456,6 +478,11 @@ class LoadRun {
         this.retry.unshift(i);
         return;
       }
+      if (!s.corked) {
+        s.corked = true;
+        corkForThisTick(s.session.socket);
+        process.nextTick(() => { s.corked = false; });
+      }
       this.send(s, i);
     }
   }
@@ -469,16 +496,24 @@ class LoadRun {
     this.counts.mo_sent += 1;
     const fields = {
       source_addr_ton: 1, source_addr_npi: 1, source_addr: mo.source, destination_addr: this.destination,
-      data_coding: 0, short_message: smpp.encodings.ASCII.encode(this.keyword + ' ' + mo.code),
+      data_coding: 0, short_message: this.text(mo.code),
     };
     request(s, 'deliver_sm', fields, (status) => this.onAck(i, status));
+  }
+
+  text(code) {
+    if (!this.texts.has(code)) this.texts.set(code, smpp.encodings.ASCII.encode(this.keyword + ' ' + code));
+    return this.texts.get(code);
   }
 
   onAck(i, status) {
     if (this.done) return;
     this.inflight -= 1;
-    if (status === 0) this.counts.mo_acked += 1;
-    else {
+    if (status === 0) {
+      this.counts.mo_acked += 1;
+      this.lastAck = process.hrtime.bigint();
+      if (!this.expectReplies && this.counts.mo_acked === this.n) this.settle();
+    } else {
       if (status !== null) this.counts.mo_rejected += 1;
       this.rejectStatuses[status] = (this.rejectStatuses[status] || 0) + 1;
       if (this.mos[i].attempts < MAX_LOAD_ATTEMPTS) {
@@ -491,7 +526,7 @@ class LoadRun {
   onMt(mt) {
     if (this.done) return;
     this.counts.mt_total += 1;
-    const i = this.bySource.get(mt.destination);
+    const i = this.bySource.get(mt.destination.replace(/^\+/, ''));
     if (i === undefined) return void (this.counts.unmatched += 1);
     const mo = this.mos[i];
     mo.replies += 1;
@@ -504,9 +539,11 @@ class LoadRun {
     this.counts.replies += 1;
     this.lastReply = process.hrtime.bigint();
     this.latencies.push(Number(this.lastReply - mo.firstSent) / 1e6);
-    if (this.counts.replies === this.n && !this.settling) {
-      this.settling = setTimeout(() => this.finish('complete'), this.settleMs);
-    }
+    if (this.counts.replies === this.n) this.settle();
+  }
+
+  settle() {
+    if (!this.settling) this.settling = setTimeout(() => this.finish('complete'), this.settleMs);
   }
 
   finish(reason) {
@@ -516,13 +553,14 @@ class LoadRun {
     clearTimeout(this.settling);
     state.load = null;
     const elapsedMs = Number(this.lastReply - this.started) / 1e6;
+    const ackedMs = Number(this.lastAck - this.started) / 1e6;
     const sorted = Float64Array.from(this.latencies).sort();
-    const pct = (q) => (sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]) : null);
+    const pct = (q) => (sorted.length ? round(sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]) : null);
     const mean = sorted.length ? round(sorted.reduce((a, b) => a + b, 0) / sorted.length) : null;
     emit('load_report', Object.assign({ reason, n: this.n, window: this.window }, this.counts, {
       missing: this.n - this.counts.replies, part_duplicates: this.partDuplicates,
       reject_statuses: this.rejectStatuses, wrong_samples: this.wrongSamples,
-      elapsed_ms: round(elapsedMs), mo_rate: round(this.counts.mo_acked / (elapsedMs / 1000)),
+      elapsed_ms: round(elapsedMs), acked_ms: round(ackedMs), mo_rate: round(this.counts.mo_acked / (ackedMs / 1000)),
       reply_rate: round(this.counts.replies / (elapsedMs / 1000)),
       latency_ms: { p50: pct(0.5), p90: pct(0.9), p95: pct(0.95), p99: pct(0.99), max: pct(1), mean },
     }));
@@ -558,7 +596,8 @@ const COMMANDS = {
     return { config: state.config };
   },
   submit_fault: (cmd) => {
-    state.submitFaults.push({ status: cmd.status ?? E.ESME_RSYSERR, silent: Boolean(cmd.silent), count: cmd.count || 1 });
+    const fault = { status: cmd.status ?? E.ESME_RSYSERR, silent: Boolean(cmd.silent), count: cmd.count || 1 };
+    state.submitFaults.push(fault);
     return { queued: state.submitFaults.length };
   },
   enquire_link: (cmd) => eachSession(cmd, (s) => {
