@@ -1,0 +1,6 @@
+"""Shared pytest plugins for the whole test suite."""
+
+pytest_plugins = [
+    "tests.support.smsc_fixture",
+    "tests.support.asterisk_fixture",
+]
