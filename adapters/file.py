@@ -14,13 +14,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from adapters.timeparse import parse_time
-from gateway.codes import digits_key, parse_dossier_code
-from gateway.dossier import Dossier, Status
+from adapters.records import dossier_from_fields
+from gateway.codes import digits_key
+from gateway.dossier import Dossier
 from gateway.phone import normalize_msisdn
 from gateway.settings import ConfigError
 
@@ -135,43 +134,4 @@ def _check_header(fieldnames: object, origin: str) -> None:
 def _row_to_dossier(row: dict[str | None, str | None]) -> Dossier:
     if None in row:
         raise ValueError("more fields than columns in the header")
-    cell = {str(k).strip(): (v or "").strip() for k, v in row.items()}
-    code = canonical_code(cell["code"])
-    if not cell["status"]:
-        raise ValueError("status is empty")
-    phone = normalize_msisdn(cell["phone"]) if cell["phone"] else None
-    alt_codes = tuple(
-        canonical_code(part) for part in cell.get("alt_codes", "").split(";") if part.strip()
-    )
-    return Dossier(
-        code=code,
-        status=Status.parse(cell["status"]),
-        received_at=_time(cell, "received_at"),
-        due_at=_time(cell, "due_at"),
-        agency=cell["agency"],
-        procedure=cell["procedure"],
-        phone=phone or None,
-        updated_at=_time(cell, "updated_at"),
-        applicant=cell.get("applicant") or None,
-        alt_codes=alt_codes,
-    )
-
-
-def canonical_code(raw: str) -> str:
-    """The canonical form of a code from a source; a code of another scheme is kept upper-cased.
-
-    Deployments have codes outside the national grammar (social insurance ``03706/2026/07906``,
-    provincial hex ids); they are looked up as written.
-    """
-    text = raw.strip()
-    if not text:
-        raise ValueError("code is empty")
-    parsed = parse_dossier_code(text)
-    return parsed.canonical if parsed is not None else "".join(text.upper().split())
-
-
-def _time(cell: dict[str, str], column: str) -> datetime | None:
-    try:
-        return parse_time(cell.get(column, ""))
-    except ValueError as exc:
-        raise ValueError(f"{column}: {exc}") from None
+    return dossier_from_fields({str(k).strip(): v for k, v in row.items()}, strict=True)

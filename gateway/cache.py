@@ -213,7 +213,7 @@ def encode_entry(entry: CacheEntry) -> bytes:
     ).encode()
 
 
-def decode_entry(raw: bytes) -> CacheEntry:
+def decode_entry(raw: bytes | str) -> CacheEntry:
     """Raises :class:`CacheError` for an entry of another version or a damaged one."""
     try:
         doc = json.loads(raw)

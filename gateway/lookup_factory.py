@@ -89,6 +89,17 @@ def build_source(source: SourceSettings) -> DossierSource:
         from adapters.file import FileSource
 
         return FileSource.load(source.path or None, name=name)
+    if source.kind == "postgres":
+        from adapters.postgres import PostgresSource
+
+        return PostgresSource.from_settings(source)
+    if source.kind == "rest":
+        from adapters.rest import RestSource
+
+        try:
+            return RestSource.from_settings(source)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     raise ConfigError(f"source kind {source.kind!r} cannot be built")
 
 
@@ -120,7 +131,10 @@ def _stores(settings: Settings, clock: Clock) -> tuple[DossierCache, CounterStor
     url = settings.cache.url
     if url.startswith("memory://"):
         return MemoryCache(clock, settings.cache.max_entries), MemoryCounters(clock)
-    raise ConfigError(f"cache.url {url!r} is not supported yet")
+    from adapters.redis_store import RedisCache, RedisCounters, connect
+
+    client = connect(url, timeout=settings.cache.timeout)
+    return RedisCache(client, owner=True), RedisCounters(client)
 
 
 def _seal_key(settings: Settings) -> bytes:

@@ -140,8 +140,11 @@ class RateLimiter:
                 window_s=self._limits.not_found_window,
             )
 
-    def _key(self, *parts: str) -> str:
-        return ":".join((self._prefix, "rate", *parts))
+    def _key(self, kind: str, subject: str, suffix: str = "") -> str:
+        # The subject in braces keeps one sender's counters in one Redis Cluster slot, so
+        # the script that updates them together may run.
+        key = f"{self._prefix}:rate:{kind}:{{{subject}}}"
+        return f"{key}:{suffix}" if suffix else key
 
 
 def _over(*pairs: tuple[Count, int]) -> float | None:
