@@ -198,6 +198,16 @@ def _match_words(tokens: Sequence[str], words: Collection[str]) -> int:
     return 0
 
 
+def _procedure_at(tokens: list[str], start: int) -> str | None:
+    """The longest run of tokens from ``start`` that reads as a procedure code."""
+    stop = min(len(tokens), start + _MAX_CODE_TOKENS)
+    for end in range(stop, start, -1):
+        candidate = " ".join(tokens[start:end])
+        if is_procedure_code(candidate):
+            return candidate
+    return None
+
+
 @dataclass(slots=True)
 class _Findings:
     codes: list[DossierCode]
@@ -265,8 +275,7 @@ class CommandGrammar:
                 continue
             code, end = self._code_at(tokens, i, today)
             if code is None:
-                if found.procedure is None and self._procedure_at(tokens, i):
-                    found.procedure = tokens[i]
+                found.procedure = found.procedure or _procedure_at(tokens, i)
                 i += 1
                 continue
             if code not in found.codes:
@@ -287,13 +296,6 @@ class CommandGrammar:
             if code is not None:
                 return code, end
         return None, start + 1
-
-    @staticmethod
-    def _procedure_at(tokens: list[str], start: int) -> bool:
-        stop = min(len(tokens), start + _MAX_CODE_TOKENS)
-        return any(
-            is_procedure_code(" ".join(tokens[start:end])) for end in range(start + 1, stop + 1)
-        )
 
     def _take_factor(self, tokens: list[str], at: int, found: _Findings, today: date | None) -> int:
         """Read an optional factor after a code; return where scanning goes on."""

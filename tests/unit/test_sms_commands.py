@@ -169,6 +169,7 @@ CASES: list[tuple[str, Command]] = [
     ("HS 1.000494.000.00.00.H29", ProcedureCodeGiven("1.000494.000.00.00.H29")),
     ("1.000494.000.00.00.H29", ProcedureCodeGiven("1.000494.000.00.00.H29")),
     ("TRA 1.000494", ProcedureCodeGiven("1.000494")),
+    ("HS 1 000494 000 00 00 H29", ProcedureCodeGiven("1 000494 000 00 00 H29")),
     ("tra cuu thu tuc 1.000494.000.00.00.h29", ProcedureCodeGiven("1.000494.000.00.00.H29")),
     (f"HS 1.000494.000.00.00.H29 {A}", look(A)),
     # --- a keyword with a code that is not one ---------------------------------------------
