@@ -212,9 +212,12 @@ class SmsReplies:
             parts.append(self._t("initials", initials=self._field(view.initials)))
         return "".join(parts).replace(_ELLIPSIS + ".", _ELLIPSIS)
 
-    def _t(self, key: str, **fields: object) -> str:
+    def _t(self, key: str, **fields: str | int) -> str:
         fold, accented = _TEXTS[key]
-        return (accented if self.accented else fold).format(**fields)
+        if self.accented:
+            return accented.format(**fields)
+        # configured values (keyword, example, short code) may hold accents too
+        return fold.format(**{k: _gsm(v) if isinstance(v, str) else v for k, v in fields.items()})
 
     def _syntax(self) -> str:
         return self._t("syntax", keyword=self.keyword, short_code=self.short_code)
@@ -228,7 +231,7 @@ class SmsReplies:
     def _field(self, value: str) -> str:
         """A value from a source or the configuration, made safe for this rendering."""
         flat = _SPACES.sub(" ", value).strip()
-        return flat if self.accented else fold_to_gsm7(flat).text
+        return flat if self.accented else _gsm(flat)
 
     def _fit(self, text: str) -> str:
         """Last resort: a reply never exceeds its budget, whatever the configuration holds."""
@@ -246,8 +249,12 @@ def _shorten(value: str, length: int) -> str:
     return value[: length - len(_ELLIPSIS)].rstrip(" ,.;:-") + _ELLIPSIS
 
 
+def _gsm(text: str) -> str:
+    return fold_to_gsm7(text).text
+
+
 def _echo(typed: str) -> str:
-    kept = _ECHO_DROP.sub("", fold_to_gsm7(typed).text.upper())
+    kept = _ECHO_DROP.sub("", _gsm(typed).upper())
     return _SPACES.sub(" ", kept).strip()[:MAX_ECHO].strip()
 
 

@@ -152,6 +152,15 @@ def test_other_replies_stay_in_budget_whatever_the_configuration(typed: str, hot
             assert book.accented or gsm7_encodable(text)
 
 
+@given(st.text(max_size=40), st.text(max_size=40), st.text(max_size=40))
+def test_any_configuration_gives_gsm7_in_fold_mode(
+    short_code: str, keyword: str, example: str
+) -> None:
+    book = SmsReplies(short_code, hotline="1022", keyword=keyword, example_code=example)
+    for text in (book.help(), book.unknown(), book.procedure_code_given(), book.invalid_code("1")):
+        assert gsm7_encodable(text) and gsm7_septets(text) <= FOLD_BUDGET
+
+
 def test_a_long_configuration_is_cut_not_sent_over_budget() -> None:
     book = SmsReplies("8283", hotline="1022", example_code="0" * 200)
     text = book.procedure_code_given()
