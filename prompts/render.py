@@ -48,6 +48,7 @@ ESPEAK = "espeak-ng"
 GTTS = "gtts"
 BACKENDS = (ESPEAK, GTTS)
 SOX_TIMEOUT = 60.0
+FILE_MODE = 0o644  # Asterisk runs as its own user; temporary files start as 0600
 
 
 class PromptError(Exception):
@@ -345,6 +346,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -631,6 +633,7 @@ def _render_file(
                 to_telephone_wav(make_source(Path(work)), staged)
         duration = wav_duration_ms(staged)
         size = staged.stat().st_size
+        os.chmod(staged, FILE_MODE)
         os.replace(staged, dest)
     finally:
         staged.unlink(missing_ok=True)

@@ -8,12 +8,17 @@ service that hangs); its success path uses a fake client that returns a real MP3
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
+import shutil
 import socket
 import subprocess
+import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from threading import Event, Thread
+from urllib.parse import unquote
 
 import pytest
 
@@ -22,6 +27,7 @@ from prompts import cli
 from prompts.catalog import (
     GOODBYE,
     GREETING,
+    PLEASE_WAIT,
     Catalogue,
     Prompt,
     PromptKind,
@@ -44,6 +50,8 @@ from prompts.render import (
     read_manifest,
     require_prompts,
 )
+from prompts.speech import concat, spell_code
+from tests.support.asterisk import SOUNDS, Asterisk
 
 PAUSE = Prompt("sym/pause", ",", "", PromptKind.SILENCE)
 SMALL = Catalogue([GREETING, GOODBYE, status_prompt(Status.PROCESSING), PAUSE], {})
@@ -106,10 +114,12 @@ async def test_the_whole_catalogue_renders_to_telephone_wav(config: RenderConfig
         assert frames > 400, prompt.id  # at least 50 ms of audio
         assert manifest[prompt.id].text == prompt.vi
         assert manifest[prompt.id].duration_ms == frames * 1000 // 8000
+        assert path.stat().st_mode & 0o777 == 0o644, prompt.id  # readable by Asterisk's user
     assert manifest["ivr/greeting"].source == "espeak-ng"
     assert manifest["sym/pause"].source == "silence"
     assert config.path_for("digits/5a") == config.dir / "vi" / "digits" / "5a.wav"
     assert config.playback_name("digits/5a") == "statusgw/vi/digits/5a"
+    assert (config.language_dir / MANIFEST_NAME).stat().st_mode & 0o777 == 0o644
     assert not leftovers(config.dir)
     require_prompts(config.language_dir, catalogue)
 
@@ -402,3 +412,124 @@ def test_manifest_is_json_with_one_entry_per_file(tmp_path: Path) -> None:
     assert [str(f) for f in files] == sorted(
         e.file for e in read_manifest(config.language_dir).values()
     )
+
+
+# --- a rendered prompt plays in the real Asterisk ---------------------------------------------
+
+
+class AmiSession:
+    """Just enough AMI to drive one AsyncAGI call; independent of the gateway's own client."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._messages: list[dict[str, str]] = []
+        self._arrived = asyncio.Event()
+        self._task = asyncio.create_task(self._read_forever())
+        self._next_id = 0
+
+    @classmethod
+    async def login(cls, asterisk: Asterisk) -> AmiSession:
+        reader, writer = await asyncio.open_connection(asterisk.host, asterisk.port)
+        await reader.readline()  # banner
+        session = cls(reader, writer)
+        reply = await session.action(
+            "Login", Username=asterisk.username, Secret=asterisk.secret, Events="call,agi"
+        )
+        assert reply.get("Response") == "Success", reply
+        return session
+
+    async def close(self) -> None:
+        self._task.cancel()
+        self._writer.close()
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            await self._writer.wait_closed()
+            await self._task
+
+    async def _read_forever(self) -> None:
+        message: dict[str, str] = {}
+        while line := await self._reader.readline():
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            if text:
+                key, _, value = text.partition(":")
+                message[key.strip()] = value.strip()
+            elif message:
+                self._messages.append(message)
+                self._arrived.set()
+                message = {}
+
+    async def send(self, action: str, **headers: str) -> str:
+        self._next_id += 1
+        action_id = f"prompts-{self._next_id}"
+        lines = [f"Action: {action}", f"ActionID: {action_id}"]
+        lines += [f"{key}: {value}" for key, value in headers.items()]
+        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        await self._writer.drain()
+        return action_id
+
+    async def action(self, action: str, **headers: str) -> dict[str, str]:
+        action_id = await self.send(action, **headers)
+        return await self.wait_for(lambda m: m.get("ActionID") == action_id and "Response" in m)
+
+    async def wait_for(self, matches: Callable[[dict[str, str]], bool]) -> dict[str, str]:
+        async with asyncio.timeout(30):  # a deadline for a broken run, not a measurement
+            seen = 0
+            while True:
+                for message in self._messages[seen:]:
+                    if matches(message):
+                        return message
+                seen = len(self._messages)
+                self._arrived.clear()
+                await self._arrived.wait()
+
+
+async def stream_file(ami: AmiSession, channel: str, name: str) -> tuple[int, int]:
+    """AGI STREAM FILE through AsyncAGI: (result, endpos in samples)."""
+    command_id = f"play-{name}"
+    await ami.send("AGI", Channel=channel, Command=f'STREAM FILE {name} ""', CommandID=command_id)
+    event = await ami.wait_for(
+        lambda m: m.get("Event") == "AsyncAGIExec" and m.get("CommandId") == command_id
+    )
+    result = unquote(event["Result"])
+    match = re.fullmatch(r"200 result=(-?\d+) endpos=(\d+)\s*", result)
+    assert match, result
+    return int(match[1]), int(match[2])
+
+
+@pytest.mark.asterisk
+async def test_a_rendered_prompt_plays_to_its_full_length_in_asterisk(asterisk: Asterisk) -> None:
+    prefix = "statusgw-prompts-test"
+    config = RenderConfig(dir=asterisk.root / SOUNDS / prefix, sound_prefix=prefix)
+    spoken = concat(PLEASE_WAIT.spoken, spell_code("H29"), status_prompt(Status.PROCESSING).spoken)
+    catalogue = Catalogue(
+        [Prompt(f.id, f.text, "", PromptKind.FRAGMENT) for f in spoken.fragments], {}
+    )
+    ami: AmiSession | None = None
+    try:
+        assert (await build_prompts(config, catalogue)).ok
+        ami = await AmiSession.login(asterisk)
+        await ami.action("Setvar", Variable="STATUSGW_HEARTBEAT", Value=str(int(time.time())))
+        originate = await ami.action(
+            "Originate",
+            Channel="Local/s@caller",
+            Context="hotline",
+            Exten="1022",
+            Priority="1",
+            Async="true",
+        )
+        assert originate["Response"] == "Success", originate
+        start = await ami.wait_for(lambda m: m.get("Event") == "AsyncAGIStart")
+        channel = start["Channel"]
+
+        for prompt_id in spoken.ids:
+            frames = telephone_shape(config.path_for(prompt_id))[3]
+            result, endpos = await stream_file(ami, channel, config.playback_name(prompt_id))
+            assert (result, endpos) == (0, frames), prompt_id
+
+        # The same command on a prompt that was never rendered plays nothing.
+        assert await stream_file(ami, channel, f"{prefix}/vi/ivr/not_rendered") == (-1, 0)
+    finally:
+        if ami is not None:
+            await ami.close()
+        asterisk.hangup_all()
+        shutil.rmtree(config.dir, ignore_errors=True)
