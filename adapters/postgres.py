@@ -3,7 +3,7 @@
 The deployment gives SQL that returns the canonical columns (``code, status, received_at,
 due_at, agency, procedure, phone, updated_at`` and optionally ``applicant``, ``alt_codes``)
 for ``$1``: a code, a keypad digits key or a phone number. Empty queries use the built-in
-ones over a ``dossiers`` table shaped like :data:`SCHEMA`.
+ones over a ``dossiers`` table shaped like :func:`schema_sql`.
 
 Every statement runs under ``statement_timeout`` (the source's timeout), so a slow query is
 cancelled by the server instead of holding a pooled connection. The pool is created on first
@@ -27,8 +27,8 @@ COLUMNS = "code, status, received_at, due_at, agency, procedure, phone, updated_
     "applicant, alt_codes"
 )
 
-# The shape of the built-in table; ``{table}`` is replaced by its name.
-SCHEMA = """
+# The shape of the built-in table; {table} may be schema-qualified, {name} is its bare name.
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS {table} (
     code         text PRIMARY KEY,
     status       text NOT NULL,
@@ -41,11 +41,16 @@ CREATE TABLE IF NOT EXISTS {table} (
     applicant    text,
     alt_codes    text[] NOT NULL DEFAULT '{{}}'
 );
-CREATE INDEX IF NOT EXISTS {table}_alt_codes ON {table} USING gin (alt_codes);
-CREATE INDEX IF NOT EXISTS {table}_digits ON {table} ((regexp_replace(code, '[^0-9]', '', 'g')));
-CREATE INDEX IF NOT EXISTS {table}_phone
+CREATE INDEX IF NOT EXISTS {name}_alt_codes ON {table} USING gin (alt_codes);
+CREATE INDEX IF NOT EXISTS {name}_digits ON {table} ((regexp_replace(code, '[^0-9]', '', 'g')));
+CREATE INDEX IF NOT EXISTS {name}_phone
     ON {table} ((right(regexp_replace(phone, '[^0-9]', '', 'g'), 9)));
 """
+
+
+def schema_sql(table: str = "dossiers") -> str:
+    """DDL for the built-in table and the indexes its default queries use."""
+    return _SCHEMA.format(table=table, name=table.rpartition(".")[2])
 
 
 def default_queries(table: str = "dossiers") -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -48,17 +48,22 @@ return out
 
 
 def connect(url: str, *, timeout: float, max_connections: int = 64) -> Redis:
-    """A client for ``url`` that fails fast instead of retrying."""
-    client: Redis = Redis.from_url(
+    """A client for ``url`` that fails fast instead of retrying.
+
+    The pool blocks (up to ``timeout``) for a free connection instead of failing at once, so
+    a burst of lookups queues for the connections instead of erring.
+    """
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=timeout,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
         retry_on_timeout=False,
-        max_connections=max_connections,
         health_check_interval=0,
     )
-    return client
+    return Redis.from_pool(pool)
 
 
 class RedisCache:
