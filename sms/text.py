@@ -391,21 +391,23 @@ def _chunks(payload: bytes, coding: _Coding) -> list[bytes]:
     return chunks
 
 
-def _segment(candidate: _Candidate, max_parts: int, ref: int) -> Segmented:
-    coding, payload = candidate.coding, candidate.payload
-    truncated = False
+def _bodies(payload: bytes, coding: _Coding, max_parts: int) -> tuple[list[bytes], bool]:
+    """Part bodies (no UDH) and whether the cap truncated the text."""
     if len(payload) <= coding.single_octets:
-        bodies = [payload]
-    elif max_parts == 1:
-        bodies = [_cut_with_ellipsis(payload, coding.single_octets, coding)]
-        truncated = True
-    else:
-        bodies = _chunks(payload, coding)
-        if len(bodies) > max_parts:
-            kept = bodies[: max_parts - 1]
-            rest = payload[sum(map(len, kept)) :]
-            bodies = [*kept, _cut_with_ellipsis(rest, coding.part_octets, coding)]
-            truncated = True
+        return [payload], False
+    if max_parts == 1:
+        return [_cut_with_ellipsis(payload, coding.single_octets, coding)], True
+    bodies = _chunks(payload, coding)
+    if len(bodies) <= max_parts:
+        return bodies, False
+    kept = bodies[: max_parts - 1]
+    rest = payload[sum(map(len, kept)) :]
+    return [*kept, _cut_with_ellipsis(rest, coding.part_octets, coding)], True
+
+
+def _segment(candidate: _Candidate, max_parts: int, ref: int) -> Segmented:
+    coding = candidate.coding
+    bodies, truncated = _bodies(candidate.payload, coding, max_parts)
     sent = b"".join(bodies)
     units = len(sent) if coding is _GSM7 else len(sent) // 2
     if len(bodies) == 1:
@@ -525,7 +527,9 @@ def decode_mo(
     *,
     default_alphabet: DefaultAlphabet = "auto",
 ) -> tuple[Concat | None, DecodedText]:
-    """The concatenation header (if any) and the text of one ``deliver_sm`` payload.
+    """The concatenation header (if any) and the text of one ``deliver_sm`` or ``data_sm``.
+
+    Pass ``short_message``, or the ``message_payload`` TLV when that carries the text.
 
     The UDH is read when ``esm_class & 0x40``: IEI 0x00 (8-bit reference) and 0x08 (16-bit) give
     the :class:`Concat`; other elements are skipped. Codings: 0 see below, 1 IA5, 3 latin-1,
