@@ -79,3 +79,45 @@ def test_overdue_is_computed_from_due_date() -> None:
     assert not Dossier(code="x", status=Status.PROCESSING).is_overdue(now)
     naive = Dossier(code="x", status=Status.PROCESSING, due_at=due.replace(tzinfo=None))
     assert naive.is_overdue(now)
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        ("new", Status.SUBMITTED),
+        ("receiving", Status.SUBMITTED),
+        ("denied", Status.REJECTED),
+        ("interoperating", Status.PROCESSING),
+        ("handover", Status.PROCESSING),
+        ("correcting", Status.NEEDS_SUPPLEMENT),
+        ("paying", Status.AWAITING_PAYMENT),
+        ("pausing", Status.PAUSED),
+        ("posting", Status.RESULT_READY),
+        ("cancelling", Status.WITHDRAWN),
+        ("unresolved", Status.STOPPED),
+        ("Yêu cầu thực hiện nghĩa vụ tài chính", Status.AWAITING_PAYMENT),
+        ("Công dân yêu cầu rút hồ sơ", Status.WITHDRAWN),
+        ("Mới đăng ký", Status.SUBMITTED),
+    ],
+)
+def test_national_portal_vocabulary(raw: str, status: Status) -> None:
+    """The English terms and Vietnamese labels the national portal and OpenCPS use."""
+    assert Status.parse(raw) is status
+
+
+def test_each_label_parses_back_and_sms_label_is_the_unaccented_label() -> None:
+    for status in Status:
+        assert Status.parse(status.label) is status
+        assert Status.parse(status.sms_label) is status
+        assert Status.parse(status.sms_label) is Status.parse(status.label)
+
+
+def test_national_codes_are_one_to_one() -> None:
+    codes = [s.national_code for s in Status if s.national_code is not None]
+    assert sorted(codes) == list(range(1, 11))
+
+
+def test_a_result_waiting_at_the_desk_is_not_overdue() -> None:
+    now = datetime(2025, 3, 6, 10, tzinfo=UTC)
+    ready = Dossier(code="x", status=Status.RESULT_READY, due_at=now - timedelta(days=3))
+    assert not ready.is_overdue(now)
