@@ -339,9 +339,25 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CodesSettings:
+    # Regular expressions for dossier numbers outside the national scheme that this province
+    # also issues (e.g. a social-insurance form ``\\d{5}/\\d{4}/\\d{5}``), matched whole.
+    other_schemes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        from gateway.codes import CodeGrammar
+
+        try:
+            CodeGrammar(self.other_schemes)
+        except ValueError as exc:
+            raise ConfigError(f"codes.other_schemes: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     smpp: SmppSettings = field(default_factory=SmppSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    codes: CodesSettings = field(default_factory=CodesSettings)
     source: SourceSettings = field(default_factory=SourceSettings)
     fallback_source: FallbackSourceSettings = field(default_factory=FallbackSourceSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)

@@ -1,0 +1,220 @@
+"""The composition root: the one place that builds everything from settings and runs it.
+
+Nothing below this module reads the environment, picks an implementation or starts a task on
+its own; it is all decided here, in the order data flows: store and lookup first, then the
+channels that use them (SMS, hotline), then the HTTP API that reports on all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+from aiohttp import web
+
+from gateway.clock import Clock, SystemClock
+from gateway.codes import CodeGrammar
+from gateway.health import Health
+from gateway.logging import configure_logging
+from gateway.lookup import LookupService
+from gateway.lookup_factory import build_lookup
+from gateway.settings import Settings
+from gateway.store import MemoryStore, MessageStore
+from sms.commands import CommandGrammar
+from sms.limits import SmppConfig
+from sms.pipeline import PipelineLimits, SmsPipeline
+from sms.replies import SmsReplies
+from sms.responder import Responder
+from sms.transport import ClientState, SmppClient
+
+_log = structlog.get_logger("statusgw")
+
+Closer = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Gateway:
+    """Everything one process runs; :meth:`stop` takes it down in the reverse order."""
+
+    settings: Settings
+    clock: Clock
+    health: Health
+    lookup: LookupService
+    store: MessageStore
+    pipeline: SmsPipeline | None = None
+    smpp: SmppClient | None = None
+    http_runner: web.AppRunner | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _closers: list[Closer] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        """Drain: refuse new MO, finish the replies in flight, unbind, then close the rest."""
+        drain = self.settings.smpp.drain_timeout
+        if self.pipeline is not None:
+            await self.pipeline.stop_accepting()
+            if not await self.pipeline.drain(drain):
+                _log.warning("drain_incomplete", timeout_s=drain)
+        if self.smpp is not None:
+            await self.smpp.stop(drain)
+        if self.pipeline is not None:
+            await self.pipeline.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for close in reversed(self._closers):
+            await close()
+
+
+async def build_store(settings: Settings, clock: Clock) -> MessageStore:
+    if settings.store.url.startswith("memory://"):
+        return MemoryStore(clock)
+    from adapters.pg_store import open_pg_store
+
+    return await open_pg_store(settings.store, clock)
+
+
+def smpp_config(settings: Settings) -> SmppConfig:
+    s = settings.smpp
+    return SmppConfig(
+        host=s.host,
+        port=s.port,
+        system_id=s.system_id,
+        password=s.password,
+        system_type=s.system_type,
+        bind=s.bind,
+        address_range=s.address_range,
+        short_code=s.short_code,
+        source_ton=s.source_ton,
+        source_npi=s.source_npi,
+        window=s.window,
+        throughput=s.throughput,
+        response_timeout=s.response_timeout,
+        enquire_link_interval=s.enquire_link_interval,
+        dead_link_timeout=s.enquire_link_timeout,
+        reconnect_min=s.reconnect_min,
+        reconnect_max=s.reconnect_max,
+        registered_delivery=1 if s.registered_delivery else 0,
+        max_pdu_size=s.max_pdu_size,
+    )
+
+
+def build_responder(settings: Settings, lookup: LookupService, clock: Clock) -> Responder:
+    sms = settings.sms
+    grammar = CommandGrammar(
+        codes=CodeGrammar(settings.codes.other_schemes),
+        prefixes=[sms.agency_prefix] if sms.agency_prefix else [],
+        max_codes=sms.max_codes,
+    )
+    replies = SmsReplies(
+        short_code=settings.smpp.short_code,
+        hotline=sms.hotline,
+        accented=sms.encoding != "fold",
+    )
+    return Responder(
+        grammar=grammar,
+        replies=replies,
+        lookup=lookup,
+        clock=clock,
+        short_codes={settings.smpp.short_code},
+        max_codes=sms.max_codes,
+    )
+
+
+def pipeline_limits(settings: Settings) -> PipelineLimits:
+    sms = settings.sms
+    return PipelineLimits(
+        backlog=sms.backlog,
+        senders=max(16, settings.smpp.window * 2),
+        encoding=sms.encoding,
+        max_parts=sms.max_parts,
+        reassembly_timeout=sms.reassembly_timeout,
+    )
+
+
+async def start_gateway(settings: Settings, clock: Clock | None = None) -> Gateway:
+    """Build and start every enabled part; the caller owns :meth:`Gateway.stop`."""
+    clock = clock or SystemClock()
+    health = Health(clock)
+    lookup = build_lookup(settings, health, clock)
+    store = await build_store(settings, clock)
+    gateway = Gateway(settings, clock, health, lookup, store)
+    gateway._closers += [lookup.close, store.close]
+    if settings.smpp.enabled:
+        _start_sms(gateway)
+    if settings.http.enabled:
+        await _start_http(gateway)
+    _log.info(
+        "started",
+        sms=settings.smpp.enabled,
+        hotline=settings.ami.enabled,
+        http=settings.http.listen if settings.http.enabled else None,
+        source=settings.source.kind,
+        store=settings.store.url.partition("://")[0],
+    )
+    return gateway
+
+
+def _start_sms(gateway: Gateway) -> None:
+    settings = gateway.settings
+    responder = build_responder(settings, gateway.lookup, gateway.clock)
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    pipeline = SmsPipeline(
+        gateway.store, responder, gateway.clock, pipeline_limits(settings), owner
+    )
+    client = SmppClient(smpp_config(settings), pipeline, pipeline)
+    pipeline.attach(client)
+    pipeline.start()
+    gateway.health.register("smpp", required=True, detail="connecting")
+    gateway.pipeline, gateway.smpp = pipeline, client
+    loop = asyncio.get_running_loop()
+    gateway._tasks.append(loop.create_task(client.run(), name="smpp"))
+    gateway._tasks.append(
+        loop.create_task(_report_smpp(gateway.health, client), name="smpp-health")
+    )
+
+
+async def _report_smpp(health: Health, client: SmppClient) -> None:
+    while True:
+        state = client.state
+        health.report("smpp", state is ClientState.BOUND, state.value)
+        await asyncio.sleep(1.0)
+
+
+async def _start_http(gateway: Gateway) -> None:
+    from gateway.http.app import build_http_app
+
+    settings = gateway.settings
+    app = build_http_app(gateway.lookup, gateway.health, settings, clock=gateway.clock)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http.host, settings.http.port)
+    await site.start()
+    gateway.http_runner = runner
+    gateway._closers.append(runner.cleanup)
+
+
+async def serve(settings: Settings) -> int:
+    """``statusgw run``: start, wait for SIGTERM or SIGINT, drain, exit 0."""
+    configure_logging(settings.log.level, settings.log.format)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        gateway = await start_gateway(settings)
+    except OSError as exc:
+        _log.error("start_failed", error=str(exc))
+        return 69
+    await stop.wait()
+    _log.info("stopping")
+    await gateway.stop()
+    _log.info("stopped")
+    return 0
