@@ -27,11 +27,13 @@ from enum import Enum
 from types import MappingProxyType
 
 from gateway.dossier import Status
+from gateway.privacy import DossierView
 from prompts.speech import (
     DEFAULT_STYLE,
     FRAGMENTS,
     PAUSE,
-    PAUSE_ID,
+    SILENCES,
+    STOP,
     Fragment,
     SpeechStyle,
     Spoken,
@@ -92,6 +94,11 @@ ENTER_CODE = _sentence(
     "Vui lòng nhập các chữ số của mã hồ sơ trên giấy biên nhận, kết thúc bằng phím thăng.",
     "Please key in the digits of the dossier code on your receipt, then press hash.",
 )
+ENTER_FULL_CODE = _sentence(
+    "enter_full_code",
+    "Các chữ số quý vị nhập trùng với nhiều hồ sơ. Xin quý vị nhập đầy đủ mã hồ sơ.",
+    "Those digits match several dossiers. Please enter the whole code.",
+)
 YOU_ENTERED = _sentence("you_entered", "Quý vị đã nhập mã số", "You entered")
 CONFIRM_OR_REENTER = _sentence(
     "confirm_or_reenter",
@@ -122,8 +129,8 @@ NOT_FOUND = _sentence(
     "Không tìm thấy hồ sơ với mã số này. Xin quý vị kiểm tra lại mã trên giấy biên nhận.",
     "No dossier has this number. Please check the code on your receipt.",
 )
-AFTER_RESULT_MENU = _sentence(
-    "after_result_menu",
+MENU = _sentence(
+    "menu",
     "Để nghe lại, bấm phím một. Để tra cứu hồ sơ khác, bấm phím hai. "
     "Để gặp tổng đài viên, bấm phím không. Để trở về menu chính, bấm phím sao.",
     "Press 1 to repeat, 2 for another dossier, 0 for an operator, star for the main menu.",
@@ -139,10 +146,15 @@ TOO_MANY_ATTEMPTS = _sentence(
     "Quý vị đã nhập sai quá số lần cho phép.",
     "Too many unsuccessful attempts.",
 )
-TRANSFER_OPERATOR = _sentence(
-    "transfer_operator",
+TRANSFER = _sentence(
+    "transfer",
     "Cuộc gọi đang được chuyển tới tổng đài viên, xin quý vị vui lòng giữ máy.",
     "Transferring you to an operator, please hold.",
+)
+OPERATORS_CLOSED = _sentence(
+    "operators_closed",
+    "Hiện đã ngoài giờ làm việc của tổng đài viên.",
+    "Operators are closed now.",
 )
 OPERATORS_CLOSED_SMS_OFFER = _sentence(
     "operators_closed_sms_offer",
@@ -175,13 +187,13 @@ GOODBYE = _sentence(
     "Cảm ơn quý vị đã gọi đến tổng đài. Xin chào và hẹn gặp lại.",
     "Thank you for calling. Goodbye.",
 )
-SYSTEM_BUSY = _sentence(
-    "system_busy",
+BUSY = _sentence(
+    "busy",
     "Hệ thống đang bận, xin quý vị vui lòng gọi lại sau ít phút.",
     "The system is busy, please call again in a few minutes.",
 )
-SOURCE_UNAVAILABLE = _sentence(
-    "source_unavailable",
+UNAVAILABLE = _sentence(
+    "unavailable",
     "Hiện chưa kết nối được tới hệ thống quản lý hồ sơ. Xin quý vị vui lòng thử lại sau.",
     "The dossier system cannot be reached right now. Please try again later.",
 )
@@ -190,6 +202,7 @@ SENTENCES: tuple[Prompt, ...] = (
     GREETING,
     MAIN_MENU,
     ENTER_CODE,
+    ENTER_FULL_CODE,
     YOU_ENTERED,
     CONFIRM_OR_REENTER,
     PLEASE_WAIT,
@@ -200,11 +213,12 @@ SENTENCES: tuple[Prompt, ...] = (
     COLLECT_AT,
     COLLECT_AT_DESK,
     NOT_FOUND,
-    AFTER_RESULT_MENU,
+    MENU,
     INVALID_INPUT,
     NO_INPUT,
     TOO_MANY_ATTEMPTS,
-    TRANSFER_OPERATOR,
+    TRANSFER,
+    OPERATORS_CLOSED,
     OPERATORS_CLOSED_SMS_OFFER,
     SMS_SENT,
     FOUND_FOR_CALLER,
@@ -213,9 +227,20 @@ SENTENCES: tuple[Prompt, ...] = (
     FOR_DOSSIER_ENDING,
     OR_ENTER_OTHER,
     GOODBYE,
-    SYSTEM_BUSY,
-    SOURCE_UNAVAILABLE,
+    BUSY,
+    UNAVAILABLE,
 )
+"""Sentence ids are ``ivr/<name>``; the dialogue's cues use the same names (``Cue.MENU`` →
+``ivr/menu``), see :func:`sentence`."""
+
+
+def sentence(name: str) -> Prompt:
+    """The sentence ``ivr/<name>``; raises KeyError naming it if there is none."""
+    for prompt in SENTENCES:
+        if prompt.id == f"ivr/{name}":
+            return prompt
+    raise KeyError(f"no sentence ivr/{name}")
+
 
 # --- status phrases ---------------------------------------------------------------------------
 
@@ -264,7 +289,7 @@ def agency_prompt(name: str, style: SpeechStyle = DEFAULT_STYLE) -> Prompt:
 
 
 def _fragment_kind(fragment_id: str) -> PromptKind:
-    return PromptKind.SILENCE if fragment_id == PAUSE_ID else PromptKind.FRAGMENT
+    return PromptKind.SILENCE if fragment_id in SILENCES else PromptKind.FRAGMENT
 
 
 class Catalogue:
@@ -323,7 +348,7 @@ def build_catalogue(agencies: Sequence[str] = (), style: SpeechStyle = DEFAULT_S
 
 def say_you_entered(digits: str) -> Spoken:
     """ "Quý vị đã nhập mã số <digits>. Bấm phím một để xác nhận, …" """
-    return concat(YOU_ENTERED.spoken, spell_digits(digits), CONFIRM_OR_REENTER.spoken)
+    return concat(YOU_ENTERED.spoken, spell_digits(digits), _stop(), CONFIRM_OR_REENTER.spoken)
 
 
 def say_status(code: str, status: Status) -> Spoken:
@@ -375,3 +400,67 @@ def say_choice(key: int, code: str, tail: int = 4) -> Spoken:
 
 def say_pause() -> Spoken:
     return Spoken((PAUSE,))
+
+
+def _stop() -> Spoken:
+    return Spoken((STOP,))
+
+
+def _sentences(*parts: Spoken) -> Spoken:
+    """Parts joined with a full stop (a longer silence in playback)."""
+    out: list[Spoken] = []
+    for part in parts:
+        if out:
+            out.append(_stop())
+        out.append(part)
+    return concat(*out)
+
+
+def say_offer(codes: Sequence[str], style: SpeechStyle = DEFAULT_STYLE) -> Spoken:
+    """Dossiers found by caller number: "we found n …; press 1 for …; # for another code"."""
+    if not 1 <= len(codes) <= 9:
+        raise ValueError(f"one to nine dossiers can be offered on the keypad, got {len(codes)}")
+    choices = [say_choice(key, code) for key, code in enumerate(codes, start=1)]
+    return _sentences(say_found_for_caller(len(codes), style), *choices, OR_ENTER_OTHER.spoken)
+
+
+def say_dossier(
+    catalogue: Catalogue, view: DossierView, style: SpeechStyle = DEFAULT_STYLE
+) -> Spoken:
+    """Everything the hotline says about one dossier, in the order a caller needs it.
+
+    The status; the due date while the dossier is open; an apology when it is overdue; where
+    to collect the result once it is ready.
+    """
+    parts = [say_status(view.code, view.status)]
+    waiting = not view.status.is_final and view.status is not Status.RESULT_READY
+    if view.due_at is not None and waiting:
+        parts.append(say_due(view.due_at, style))
+    if view.overdue:
+        parts.append(OVERDUE.spoken)
+    if view.status is Status.RESULT_READY:
+        parts.append(say_collect_at(catalogue, view.agency))
+    return _sentences(*parts)
+
+
+class CatalogueScript:
+    """The dialogue's words (``ivr.call.Script``) taken from the catalogue.
+
+    A cue named ``x`` plays the sentence ``ivr/x``; dynamic parts are composed from fragments.
+    """
+
+    def __init__(self, catalogue: Catalogue, style: SpeechStyle = DEFAULT_STYLE) -> None:
+        self._catalogue = catalogue
+        self._style = style
+
+    def cue(self, cue: Enum) -> Spoken:
+        return sentence(str(cue.value)).spoken
+
+    def offer(self, views: Sequence[DossierView]) -> Spoken:
+        return say_offer([view.code for view in views], self._style)
+
+    def read_back(self, digits: str) -> Spoken:
+        return say_you_entered(digits)
+
+    def status(self, view: DossierView) -> Spoken:
+        return say_dossier(self._catalogue, view, self._style)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Protocol
 
 from prompts.catalog import Catalogue, Prompt, PromptKind, build_catalogue
-from prompts.speech import SpeechStyle
+from prompts.speech import SILENCES, SpeechStyle
 
 FORMAT_VERSION = 1  # bump when the conversion changes, to re-render everything once
 SAMPLE_RATE = 8000
@@ -353,8 +353,8 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def _is_intact(config: RenderConfig, entry: ManifestEntry | None, key: str) -> bool:
-    if entry is None or entry.key != key:
+def _is_intact(config: RenderConfig, entry: ManifestEntry, key: str) -> bool:
+    if entry.key != key:
         return False
     try:
         return (config.language_dir / entry.file).stat().st_size == entry.bytes
@@ -573,42 +573,45 @@ async def _render_fixed_source(build: _Build, prompt: Prompt) -> bool:
     if override is not None:
         digest = await asyncio.to_thread(_file_digest, override)
         key = _content_key("override", {}, digest)
-        await _produce(build, prompt, "override", key, lambda _workdir: override)
+        await _produce(build, prompt, "override", key, _converted(lambda _workdir: override))
         return True
     if prompt.kind is PromptKind.SILENCE:
-        key = _content_key("silence", {"seconds": SILENCE_SECONDS}, "")
-        await _produce(build, prompt, "silence", key, None)
+        seconds = SILENCES.get(prompt.id, SILENCE_SECONDS)
+        key = _content_key("silence", {"seconds": seconds}, "")
+        await _produce(build, prompt, "silence", key, lambda _work, out: silence_wav(out, seconds))
         return True
     return False
 
 
-def _synthesis(prompt: Prompt, synthesizer: Synthesizer) -> Callable[[Path], Path]:
-    def make(workdir: Path) -> Path:
-        return synthesizer.synthesize(prompt.vi, workdir)
-
-    return make
+Writer = Callable[[Path, Path], None]
+"""(scratch folder, staged output): write the telephone WAV. Blocking; runs in a thread."""
 
 
-async def _produce(
-    build: _Build,
-    prompt: Prompt,
-    source: str,
-    key: str,
-    make_source: Callable[[Path], Path] | None,
-) -> None:
-    """Reuse the file if its key matches, else make the audio, convert it, write atomically."""
+def _converted(make_source: Callable[[Path], Path]) -> Writer:
+    def write(workdir: Path, staged: Path) -> None:
+        to_telephone_wav(make_source(workdir), staged)
+
+    return write
+
+
+def _synthesis(prompt: Prompt, synthesizer: Synthesizer) -> Writer:
+    return _converted(lambda workdir: synthesizer.synthesize(prompt.vi, workdir))
+
+
+async def _produce(build: _Build, prompt: Prompt, source: str, key: str, write: Writer) -> None:
+    """Reuse the file if its key matches, else write it (atomically) and record it."""
     config = build.config
     previous = build.previous.get(prompt.id)
-    if _is_intact(config, previous, key) and previous is not None:
+    if previous is not None and _is_intact(config, previous, key):
         build.entries[prompt.id] = previous
         build.finish(prompt, Outcome.CACHED, source)
         return
-    timeout = SOX_TIMEOUT
-    if make_source is not None:
-        timeout += max((s.timeout for s in build.synthesizers if s.name == source), default=0.0)
-    job = asyncio.to_thread(_render_file, config, prompt, make_source)
+    budget = max((s.timeout for s in build.synthesizers if s.name == source), default=0.0)
+    timeout = SOX_TIMEOUT + budget
     try:
-        size, duration = await asyncio.wait_for(job, timeout)
+        size, duration = await asyncio.wait_for(
+            asyncio.to_thread(_render_file, config, prompt, write), timeout
+        )
     except TimeoutError as exc:
         raise BackendError(f"no audio within {timeout:g} s") from exc
     relative = f"{prompt.id}.wav"
@@ -616,10 +619,8 @@ async def _produce(
     build.finish(prompt, Outcome.RENDERED, source)
 
 
-def _render_file(
-    config: RenderConfig, prompt: Prompt, make_source: Callable[[Path], Path] | None
-) -> tuple[int, int]:
-    """Blocking: produce, convert, validate and rename one file. Runs in a worker thread."""
+def _render_file(config: RenderConfig, prompt: Prompt, write: Writer) -> tuple[int, int]:
+    """Blocking: write, validate and rename one file into place. Runs in a worker thread."""
     dest = config.path_for(prompt.id)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, staged_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".tmp.wav", dir=dest.parent)
@@ -627,10 +628,7 @@ def _render_file(
     staged = Path(staged_name)
     try:
         with tempfile.TemporaryDirectory(prefix="statusgw-prompt-") as work:
-            if make_source is None:
-                silence_wav(staged)
-            else:
-                to_telephone_wav(make_source(Path(work)), staged)
+            write(Path(work), staged)
         duration = wav_duration_ms(staged)
         size = staged.stat().st_size
         os.chmod(staged, FILE_MODE)

@@ -92,10 +92,10 @@ class Spoken:
 
 
 def join_words(words: Iterable[str]) -> str:
-    """Words separated by spaces; punctuation sticks to the word before it."""
+    """Words separated by spaces; punctuation sticks to the word before it, never doubled."""
     out = ""
     for word in words:
-        if not word:
+        if not word or (word in (",", ".") and (not out or out[-1] in ",.:;?!")):
             continue
         if out and word[0] not in ",.:;?!":
             out += " "
@@ -170,8 +170,12 @@ _WORDS = {
     "sym/dash": "gạch",
     "sym/slash": "gạch chéo",
     "sym/pause": ",",
+    "sym/stop": ".",
 }
 PAUSE_ID = "sym/pause"
+STOP_ID = "sym/stop"
+SILENCES: Mapping[str, float] = MappingProxyType({PAUSE_ID: 0.25, STOP_ID: 0.5})
+"""Fragments that are silence, with their length in seconds: a comma, a full stop."""
 
 
 def _letter_id(letter: str) -> str:
@@ -198,6 +202,7 @@ def _say(*ids: str) -> Spoken:
 
 
 PAUSE = _f(PAUSE_ID)
+STOP = _f(STOP_ID)
 
 
 # --- cardinal numbers -------------------------------------------------------------------------

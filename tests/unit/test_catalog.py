@@ -10,19 +10,25 @@ from pathlib import Path
 import pytest
 
 from gateway.dossier import Status
+from gateway.privacy import Disclosure, DossierView
+from ivr.call import Cue, Script
 from prompts import catalog
 from prompts.catalog import (
     Catalogue,
+    CatalogueScript,
     Prompt,
     PromptKind,
     agency_prompt_id,
     build_catalogue,
     say_choice,
     say_collect_at,
+    say_dossier,
     say_due,
     say_found_for_caller,
+    say_offer,
     say_status,
     say_you_entered,
+    sentence,
     status_prompt,
 )
 from prompts.speech import FRAGMENTS, Region, SpeechStyle
@@ -50,6 +56,7 @@ def test_every_speller_fragment_is_catalogued() -> None:
     for fragment_id, text in FRAGMENTS.items():
         assert cat[fragment_id].vi == text
     assert cat["sym/pause"].kind is PromptKind.SILENCE
+    assert cat["sym/stop"].kind is PromptKind.SILENCE
 
 
 def test_sentences_are_complete_and_say_numbers_as_words() -> None:
@@ -77,13 +84,13 @@ def test_the_dialogue_finds_the_prompts_it_needs() -> None:
         "ivr/collect_at",
         "ivr/collect_at_desk",
         "ivr/not_found",
-        "ivr/after_result_menu",
+        "ivr/menu",
         "ivr/invalid_input",
-        "ivr/transfer_operator",
+        "ivr/transfer",
         "ivr/operators_closed_sms_offer",
         "ivr/found_for_caller",
         "ivr/goodbye",
-        "ivr/system_busy",
+        "ivr/busy",
     ]
     for prompt_id in needed:
         assert prompt_id in cat
@@ -153,8 +160,12 @@ def test_status_message() -> None:
 def test_you_entered() -> None:
     spoken = say_you_entered("0001")
     assert spoken.ids[0] == "ivr/you_entered"
-    assert spoken.ids[-1] == "ivr/confirm_or_reenter"
-    assert spoken.ids[1:-1] == ("digits/0", "digits/0", "digits/0", "digits/1")
+    assert spoken.ids[-2:] == ("sym/stop", "ivr/confirm_or_reenter")
+    assert spoken.ids[1:-2] == ("digits/0", "digits/0", "digits/0", "digits/1")
+    assert spoken.text == (
+        "Quý vị đã nhập mã số không không không một. "
+        "Bấm phím một để xác nhận, bấm phím hai để nhập lại."
+    )
 
 
 def test_due_date_with_and_without_a_time() -> None:
@@ -203,3 +214,81 @@ def test_status_prompt_is_the_catalogue_entry() -> None:
     cat = build_catalogue()
     for status in Status:
         assert cat[status_prompt(status).id] == status_prompt(status)
+
+
+def view(
+    status: Status,
+    due_at: datetime | None = datetime(2025, 3, 5, 9, 0),
+    overdue: bool = False,
+    agency: str = "UBND quận 1",
+) -> DossierView:
+    return DossierView("H29-0001", status, due_at, overdue, agency, Disclosure.BASIC)
+
+
+def test_every_cue_of_the_dialogue_has_its_sentence() -> None:
+    cat = build_catalogue()
+    for cue in Cue:
+        prompt = sentence(cue.value)
+        assert prompt.id == f"ivr/{cue.value}"
+        assert prompt.id in cat
+    with pytest.raises(KeyError, match="ivr/nothing"):
+        sentence("nothing")
+
+
+def test_the_catalogue_script_speaks_for_the_dialogue() -> None:
+    cat = build_catalogue(["UBND quận 1"])
+    script: Script = CatalogueScript(cat)
+    assert script.cue(Cue.MENU).ids == ("ivr/menu",)
+    assert script.read_back("01").ids == (
+        "ivr/you_entered",
+        "digits/0",
+        "digits/1",
+        "sym/stop",
+        "ivr/confirm_or_reenter",
+    )
+    said = [
+        script.status(view(status, overdue=status is Status.PROCESSING)) for status in Status
+    ] + [script.offer([view(Status.PROCESSING)] * 3)]
+    for spoken in said:
+        assert set(spoken.ids) <= set(cat.ids)
+
+
+def test_an_open_dossier_gets_its_due_date_and_an_apology_when_late() -> None:
+    cat = build_catalogue()
+    spoken = say_dossier(cat, view(Status.PROCESSING, overdue=True))
+    assert spoken.ids[-1] == "ivr/overdue"
+    assert "ivr/due_date" in spoken.ids
+    assert spoken.text.endswith(
+        "trạng thái: đang được xử lý. Ngày hẹn trả kết quả: chín giờ sáng, ngày mùng năm "
+        "tháng ba năm hai nghìn không trăm hai mươi lăm. Hồ sơ đã quá hạn giải quyết. "
+        "Chúng tôi thành thật xin lỗi quý vị."
+    )
+    on_time = say_dossier(cat, view(Status.NEEDS_SUPPLEMENT))
+    assert "ivr/due_date" in on_time.ids and "ivr/overdue" not in on_time.ids
+    assert "ivr/due_date" not in say_dossier(cat, view(Status.PROCESSING, due_at=None)).ids
+
+
+def test_a_ready_result_says_where_to_collect_it() -> None:
+    cat = build_catalogue(["UBND quận 1"])
+    ready = say_dossier(cat, view(Status.RESULT_READY))
+    agency = cat.agency("UBND quận 1")
+    assert agency is not None
+    assert ready.ids[-3:] == ("sym/stop", "ivr/collect_at", agency.id)
+    assert "ivr/due_date" not in ready.ids
+    elsewhere = say_dossier(cat, view(Status.RESULT_READY, agency="Sở Xây dựng"))
+    assert elsewhere.ids[-1] == "ivr/collect_at_desk"
+    final = say_dossier(cat, view(Status.RETURNED))
+    assert final.ids[-1] == "status/returned"
+
+
+def test_offer_by_caller_number() -> None:
+    spoken = say_offer(["G01-250101-0001", "G01-250101-0002"])
+    assert spoken.text == (
+        "Chúng tôi tìm thấy hai hồ sơ gắn với số điện thoại của quý vị. "
+        "Bấm phím một để nghe hồ sơ có số cuối là không không không một. "
+        "Bấm phím hai để nghe hồ sơ có số cuối là không không không hai. "
+        "Để nhập mã hồ sơ khác, bấm phím thăng."
+    )
+    for count in (0, 10):
+        with pytest.raises(ValueError, match="one to nine"):
+            say_offer(["H29-0001"] * count)

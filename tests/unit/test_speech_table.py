@@ -15,6 +15,7 @@ from prompts.speech import (
     SpeechError,
     SpeechStyle,
     expand_text,
+    join_words,
     spell_code,
     spell_date,
     spell_datetime,
@@ -632,3 +633,17 @@ def test_the_table_is_large_enough() -> None:
     )
     errors = len(NUMBER_ERRORS) + len(CODE_ERRORS) + len(PHONE_ERRORS) + len(DIGIT_ERRORS)
     assert sum(len(t) for t in tables) + errors >= 300
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["Hồ sơ số", "một", ",", "hai"], "Hồ sơ số một, hai"),
+        (["đang xử lý", ".", "Ngày hẹn:", "mùng"], "đang xử lý. Ngày hẹn: mùng"),
+        (["quý vị.", ".", "Bấm"], "quý vị. Bấm"),  # a sentence's own full stop is not doubled
+        ([",", "một", ",", ",", "hai"], "một, hai"),
+        (["", "một", ""], "một"),
+    ],
+)
+def test_words_join_with_punctuation_attached(words: list[str], expected: str) -> None:
+    assert join_words(words) == expected
