@@ -154,22 +154,25 @@ class _Link(asyncio.Protocol):
 
     def _route(self, message: AmiMessage) -> None:
         pending = self.pending.get(message.action_id) if message.action_id else None
-        if pending is None:
-            if message.event:
+        if message.event:
+            # Events may carry an ActionID (list items, OriginateResponse) and even a
+            # Response header (OriginateResponse, which can overtake Originate's answer).
+            if pending is not None and pending.is_list:
+                self._collect(pending, message)
+            else:
                 self._on_event(message)
+        elif pending is None:
             return  # a late answer to an action that already timed out
-        if message.response:
-            if pending.is_list and message.is_success:
-                pending.response = message
-            else:
-                self._finish(pending, message, ())
-        elif pending.is_list:
-            if message.get("eventlist").lower() == "complete":
-                self._finish(pending, pending.response or message, tuple(pending.items))
-            else:
-                pending.items.append(message)
+        elif pending.is_list and message.is_success:
+            pending.response = message
         else:
-            self._on_event(message)
+            self._finish(pending, message, ())
+
+    def _collect(self, pending: _PendingAction, item: AmiMessage) -> None:
+        if item.get("eventlist").lower() == "complete":
+            self._finish(pending, pending.response or item, tuple(pending.items))
+        else:
+            pending.items.append(item)
 
     @staticmethod
     def _finish(pending: _PendingAction, reply: AmiMessage, items: tuple[AmiMessage, ...]) -> None:
@@ -568,7 +571,7 @@ class AmiSession:
             try:
                 callback(event)
             except Exception:
-                log.exception("ami_event_callback_failed", event=message.event)
+                log.exception("ami_event_callback_failed", ami_event=message.event)
 
     def _settle(self, event: AmiEvent) -> None:
         if isinstance(event, AsyncAgiExec):
