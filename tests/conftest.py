@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.support.smsc_fixture",
     "tests.support.asterisk_fixture",
+    "tests.support.pg",
 ]
