@@ -36,6 +36,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from adapters.pg_batch import GroupCommit
 from adapters.pg_migrate import check_schema_name, migrate
+from gateway.settings import StoreSettings
 from gateway.store import InboundMo, OutboundSms, ReplyDraft, StoredMo, StoreUnavailable
 
 T = TypeVar("T")
@@ -61,6 +62,20 @@ class PgStoreConfig:
     dedup_window: float = 600.0
     synchronous_commit: str = "on"
     start_timeout: float = 30.0
+
+    @classmethod
+    def from_settings(cls, store: StoreSettings) -> PgStoreConfig:
+        return cls(
+            url=store.url,
+            schema=store.schema,
+            pool_size=store.pool_size,
+            timeout=store.timeout,
+            batch_max=store.batch_max,
+            batch_wait=store.batch_wait_ms / 1000,
+            dedup_window=store.dedup_window,
+            synchronous_commit=store.synchronous_commit,
+            start_timeout=store.start_timeout,
+        )
 
 
 @dataclass(frozen=True, slots=True)

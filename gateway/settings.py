@@ -9,6 +9,7 @@ Only :func:`load_settings` reads the environment, and only when the composition 
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.hours import HoursError, OperatorHours
 
@@ -32,6 +34,9 @@ SourceKind = Literal["file", "postgres", "rest"]
 FallbackSourceKind = Literal["none", "file", "postgres", "rest"]
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+SyncCommit = Literal["on", "off", "local", "remote_write", "remote_apply"]
+_SQL_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,9 +225,73 @@ class CacheSettings:
 @dataclass(frozen=True, slots=True)
 class StoreSettings:
     url: str = field(default="memory://", repr=False)
+    schema: str = "statusgw"  # postgresql: the schema the gateway's tables live in
+    pool_size: int = 10
+    timeout: float = 5.0  # one statement; slower counts as unavailable
+    batch_max: int = 500  # writes of one kind committed together at most
+    batch_wait_ms: float = 0.0  # how long a commit waits for more writes (0: none)
+    lease_seconds: float = 30.0  # a claimed MO or reply is another's after this silence
+    dedup_window: float = 600.0  # seconds an SMSC redelivery of an MO is recognised
+    synchronous_commit: SyncCommit = "on"  # "on": an acknowledged MO survives a server crash
+    start_timeout: float = 30.0  # seconds to wait for the database at start
+    retention_days: int = 30  # messages, replies and receipts are purged after this
+    audit_retention_days: int = 365  # the lookup audit is purged after this
+    retention_interval: float = 3600.0  # seconds between purges
 
     def __post_init__(self) -> None:
         _url_scheme("store.url", self.url, ("memory", "postgresql", "postgres"))
+        if not _SQL_NAME.match(self.schema):
+            raise ConfigError(f"store.schema must be a lower-case SQL name, got {self.schema!r}")
+        _in_range("store.pool_size", self.pool_size, 2, 1000)
+        _in_range("store.batch_max", self.batch_max, 1, 100_000)
+        _in_range("store.retention_days", self.retention_days, 1, 36500)
+        _in_range("store.audit_retention_days", self.audit_retention_days, 1, 36500)
+        _at_least("store.timeout", self.timeout, 0.05)
+        _at_least("store.batch_wait_ms", self.batch_wait_ms, 0)
+        _at_least("store.lease_seconds", self.lease_seconds, 0.5)
+        _at_least("store.dedup_window", self.dedup_window, 0)
+        _at_least("store.start_timeout", self.start_timeout, 0)
+        _at_least("store.retention_interval", self.retention_interval, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySettings:
+    """Status-change notifications (``DK <code>``) and how changes reach the gateway."""
+
+    enabled: bool = True
+    quiet_hours: str = "21:00-07:00"  # no notification SMS then; held until the end
+    timezone: str = "Asia/Ho_Chi_Minh"
+    daily_cap: int = 3  # notification SMS per subscriber and local day; the rest waits
+    max_subscriptions: int = 10  # dossiers one number may follow
+    subscription_days: int = 180  # a subscription ends after this even if nothing is final
+    poll_interval: float = 300.0  # seconds between polls of subscribed codes; 0: webhook only
+    poll_concurrency: int = 4  # source calls in flight while polling
+    release_interval: float = 5.0  # seconds between looks for notifications due
+    # Who may POST /v1/events/status-changed: bearer tokens ("sha256:<hex>" or the token,
+    # 16+ characters) and HMAC-SHA256 secrets (16+ characters) for signed bodies.
+    webhook_tokens: tuple[str, ...] = field(default=(), repr=False)
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    webhook_max_skew: float = 300.0  # seconds a signature's timestamp may be off
+
+    def __post_init__(self) -> None:
+        start, sep, end = self.quiet_hours.partition("-")
+        if not sep or not (_CLOCK.match(start.strip()) and _CLOCK.match(end.strip())):
+            raise ConfigError(f"notify.quiet_hours must be HH:MM-HH:MM, got {self.quiet_hours!r}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"notify.timezone: unknown time zone {self.timezone!r}") from None
+        _in_range("notify.daily_cap", self.daily_cap, 1, 1000)
+        _in_range("notify.max_subscriptions", self.max_subscriptions, 1, 1000)
+        _in_range("notify.subscription_days", self.subscription_days, 1, 3650)
+        _in_range("notify.poll_concurrency", self.poll_concurrency, 1, 100)
+        _at_least("notify.poll_interval", self.poll_interval, 0)
+        _at_least("notify.release_interval", self.release_interval, 0.05)
+        _at_least("notify.webhook_max_skew", self.webhook_max_skew, 1)
+        for key in ("webhook_tokens", "webhook_secrets"):
+            for index, entry in enumerate(getattr(self, key)):
+                if not entry.startswith("sha256:") and len(entry) < 16:
+                    raise ConfigError(f"notify.{key}[{index}] must have at least 16 characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +433,7 @@ class Settings:
     lookup: LookupSettings = field(default_factory=LookupSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     ami: AmiSettings = field(default_factory=AmiSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
     prompts: PromptsSettings = field(default_factory=PromptsSettings)
