@@ -15,6 +15,8 @@ Why it is built this way:
 - Everything the root needs is installed with ``--include`` at debootstrap time: the
   unstable snapshot's ``Release`` may be expired by the calendar here, which only apt inside
   the root would object to.
+- One test run at a time owns the root's Asterisk (and port 5038): a second run waits on a
+  lock instead of stopping the first one's Asterisk.
 - The package's sample configuration moves to ``/etc/asterisk.dist``; ``/etc/asterisk`` holds
   only the project's files, so the tests prove the samples are complete on their own.
 
@@ -37,6 +39,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "config" / "asterisk"
@@ -53,6 +56,7 @@ AMI_PORT = 5038
 AMI_USER = "statusgw"
 
 BOOT_DEADLINE = 60.0  # seconds from start to an accepted AMI login
+TURN_DEADLINE = 900.0  # seconds a second test run waits for the first to release Asterisk
 STOP_DEADLINE = 15.0  # seconds for "core stop now" before the process is killed
 SOUNDS = "usr/share/asterisk/sounds"
 
@@ -241,10 +245,19 @@ class Asterisk:
         self.boot_seconds: float | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._mounted_proc = False
+        self._turn: IO[str] | None = None
 
     # start / stop
 
     def start(self) -> None:
+        self._take_turn()
+        try:
+            self._start()
+        except BaseException:
+            self._end_turn()
+            raise
+
+    def _start(self) -> None:
         self._stop_stray()
         self._install_config()
         self._prepare_run_dirs()
@@ -280,9 +293,36 @@ class Asterisk:
         if self._mounted_proc:
             _unmount_all(self.root / "proc")
             self._mounted_proc = False
+        self._end_turn()
+
+    def _take_turn(self, log: Log = _stderr) -> None:
+        """Hold the root's run lock; another test run may be using this Asterisk now."""
+        turn = open(self.root.parent / f".{self.root.name}.running", "w")  # noqa: SIM115
+        deadline = time.monotonic() + TURN_DEADLINE
+        waiting_said = False
+        while True:
+            try:
+                fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    turn.close()
+                    raise AsteriskHarnessError("another test run kept Asterisk too long") from None
+                if not waiting_said:
+                    log("another test run is using Asterisk; waiting for it to finish")
+                    waiting_said = True
+                time.sleep(0.2)
+        self._turn = turn
+
+    def _end_turn(self) -> None:
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            fcntl.flock(turn, fcntl.LOCK_UN)
+            turn.close()
 
     def _stop_stray(self) -> None:
-        """An Asterisk left running in this root by an interrupted run holds the AMI port."""
+        """An Asterisk left running in this root by an interrupted run holds the AMI port
+        (we hold the run lock, so it belongs to no live test run)."""
         if not _port_open(self.host, self.port):
             return
         if (self.root / "run" / "asterisk" / "asterisk.ctl").exists():
