@@ -187,3 +187,27 @@ async def test_breaker_shields_a_failing_backend_and_stale_answers(backend: Rest
     recovered = await service.lookup(LookupRequest(code(), Channel.SMS))
     assert (recovered.outcome, recovered.cache) == (Outcome.FOUND, "miss")
     await service.close()
+
+
+async def test_a_backend_slower_than_the_voice_deadline(backend: RestBackend) -> None:
+    """Cached dossiers are answered stale, others "try later", and the caller never waits
+    past the voice deadline for a backend that has gone quiet."""
+    clock = ManualClock()
+    source = rest(backend, timeout=10.0, retries=0)
+    service = build_service(
+        [source],
+        clock=clock,
+        cache_policy=CachePolicy(ttl_open=60, revalidate_window=0, max_stale=3600),
+        deadlines={Channel.VOICE: 0.3},
+    )
+    await service.lookup(LookupRequest(code(), Channel.VOICE))
+    backend.add({**RECORD, "MaHoSo": "000.00.22.H29-240101-0002"})
+    backend.script.delay = 5.0
+    clock.advance(61)
+
+    cached = await service.lookup(LookupRequest(code(), Channel.VOICE))
+    cold = await service.lookup(LookupRequest(code("000.00.22.H29-240101-0002"), Channel.VOICE))
+
+    assert (cached.outcome, cached.cache) == (Outcome.FOUND, "stale")
+    assert cold.outcome is Outcome.UNAVAILABLE
+    await service.close()
