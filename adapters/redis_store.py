@@ -81,7 +81,10 @@ class RedisCache:
             raise CacheError(_describe(exc)) from exc
         if raw is None:
             return None
-        return decode_entry(raw)
+        try:
+            return decode_entry(raw)
+        except CacheError:
+            return None  # an entry this version cannot read is a miss, not an outage
 
     async def put(self, key: str, entry: CacheEntry, keep_for: float) -> None:
         try:

@@ -294,3 +294,25 @@ async def until_async(condition: Callable[[], Awaitable[bool]], timeout: float =
     async with asyncio.timeout(timeout):
         while not await condition():  # noqa: ASYNC110 (polling a server)
             await asyncio.sleep(0.02)
+
+
+async def test_the_factory_builds_a_redis_backed_service(redis_client: Redis, prefix: str) -> None:
+    from gateway.lookup_factory import build_lookup
+    from gateway.settings import build_settings
+
+    clock = SystemClock()
+    health = Health(clock)
+    settings = build_settings(
+        {"cache": {"url": SHARED_REDIS_URL, "key_prefix": prefix, "seal_key": "s" * 20}}
+    )
+    service = build_lookup(settings, health, clock)
+    await redis_client.set(f"{prefix}:dossier:{CODE}", b"an entry from another version")
+
+    first = await service.lookup(request())
+    second = await service.lookup(request())
+    await service.close()
+
+    assert (first.outcome, first.cache, first.source) == (Outcome.FOUND, "miss", "file")
+    assert second.cache == "hit"
+    state = health.state("cache")
+    assert state is not None and state.ok and state.detail == "redis"
