@@ -47,6 +47,7 @@ Connection = asyncpg.Connection | PoolConnectionProxy
 CONNECT_TIMEOUT = 5.0
 LISTEN_BACKOFF_MIN = 0.2
 LISTEN_BACKOFF_MAX = 5.0
+RIDE_THROUGH_STEP = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class PgStoreConfig:
     dedup_window: float = 600.0
     synchronous_commit: str = "on"
     start_timeout: float = 30.0
+    ride_through: float = 1.0  # seconds an MO write waits for the database to come back
 
     @classmethod
     def from_settings(cls, store: StoreSettings) -> PgStoreConfig:
@@ -75,6 +77,7 @@ class PgStoreConfig:
             dedup_window=store.dedup_window,
             synchronous_commit=store.synchronous_commit,
             start_timeout=store.start_timeout,
+            ride_through=store.ride_through,
         )
 
 
@@ -131,6 +134,10 @@ class PgStore:
         self._log = structlog.get_logger("statusgw.store")
         self._work = asyncio.Event()
         self._owners: dict[str, float] = {}  # owner -> longest lease it asked for
+        # Rows claimed here and not finished: only these are renewed. A claim the pipeline
+        # let go of (its write failed) lapses, and the row is claimed again.
+        self._held_mo: set[int] = set()
+        self._held_replies: set[int] = set()
         self._closing = False
         self._save: GroupCommit[InboundMo, bool] = self._group(self._flush_mo)
         self._answers: GroupCommit[_Answer, None] = self._group(self._flush_answers)
@@ -169,6 +176,7 @@ class PgStore:
             lease,
         )
         rows.sort(key=lambda row: int(row["id"]))
+        self._held_mo.update(int(row["id"]) for row in rows)
         return [
             StoredMo(
                 str(row["id"]), row["sender"], row["destination"], row["body"], row["received_at"]
@@ -177,7 +185,10 @@ class PgStore:
         ]
 
     async def answer_mo(self, mo_id: str, replies: Sequence[ReplyDraft]) -> None:
-        await self._answers.add(_Answer(int(mo_id), tuple(replies)))
+        try:
+            await self._answers.add(_Answer(int(mo_id), tuple(replies)))
+        finally:
+            self._held_mo.discard(int(mo_id))
 
     async def enqueue(self, replies: Sequence[ReplyDraft]) -> None:
         await self._enqueues.add_many(replies)
@@ -202,6 +213,7 @@ class PgStore:
             lease,
         )
         rows.sort(key=lambda row: int(row["id"]))
+        self._held_replies.update(int(row["id"]) for row in rows)
         return [
             OutboundSms(
                 str(row["id"]),
@@ -215,13 +227,22 @@ class PgStore:
         ]
 
     async def reply_sent(self, reply_id: str, message_ids: Sequence[str]) -> None:
-        await self._sent.add(_Sent(int(reply_id), tuple(message_ids)))
+        try:
+            await self._sent.add(_Sent(int(reply_id), tuple(message_ids)))
+        finally:
+            self._held_replies.discard(int(reply_id))
 
     async def reply_retry(self, reply_id: str, delay: float, reason: str) -> None:
-        await self._retries.add(_Retry(int(reply_id), max(0.0, delay), reason[:500]))
+        try:
+            await self._retries.add(_Retry(int(reply_id), max(0.0, delay), reason[:500]))
+        finally:
+            self._held_replies.discard(int(reply_id))
 
     async def reply_failed(self, reply_id: str, reason: str) -> None:
-        await self._failed.add(_Retry(int(reply_id), 0.0, reason[:500]))
+        try:
+            await self._failed.add(_Retry(int(reply_id), 0.0, reason[:500]))
+        finally:
+            self._held_replies.discard(int(reply_id))
 
     async def record_receipt(self, reply_id: str | None, message_id: str, state: str) -> None:
         reference = int(reply_id) if reply_id and reply_id.isdigit() else None
@@ -280,6 +301,18 @@ class PgStore:
     # ---- flushes (one statement each: atomic without an explicit transaction) ---------------
 
     async def _flush_mo(self, batch: Sequence[InboundMo]) -> list[bool]:
+        """Store a batch; a database that went away is given ``ride_through`` seconds to come
+        back (a restart or failover) before the SMSC is told to retry."""
+        deadline = asyncio.get_running_loop().time() + self.config.ride_through
+        while True:
+            try:
+                return await self._store_mo(batch)
+            except StoreUnavailable:
+                if asyncio.get_running_loop().time() + RIDE_THROUGH_STEP > deadline:
+                    raise
+                await asyncio.sleep(RIDE_THROUGH_STEP)
+
+    async def _store_mo(self, batch: Sequence[InboundMo]) -> list[bool]:
         first: dict[str, int] = {}
         for index, mo in enumerate(batch):
             first.setdefault(mo.fingerprint, index)
@@ -444,23 +477,26 @@ class PgStore:
         while True:
             shortest = min(self._owners.values(), default=3.0)
             await asyncio.sleep(max(0.05, shortest / 3))
-            if not self._owners:
+            if not (self._held_mo or self._held_replies):
                 continue
-            owners = list(self._owners)
             lease = max(self._owners.values())
             try:
                 await self._execute(
                     """
                     WITH renewed_mo AS (
-                        UPDATE mo SET claimed_until = now() + make_interval(secs => $2)
-                        WHERE claimed_by = ANY($1::text[]) AND answered_at IS NULL
+                        UPDATE mo SET claimed_until = now() + make_interval(secs => $3)
+                        WHERE id = ANY($1::bigint[]) AND answered_at IS NULL
+                          AND claimed_by = ANY($4::text[])
                         RETURNING 1
                     )
-                    UPDATE outbox SET claimed_until = now() + make_interval(secs => $2)
-                    WHERE claimed_by = ANY($1::text[]) AND state = 'sending'
+                    UPDATE outbox SET claimed_until = now() + make_interval(secs => $3)
+                    WHERE id = ANY($2::bigint[]) AND state = 'sending'
+                      AND claimed_by = ANY($4::text[])
                     """,
-                    owners,
+                    list(self._held_mo),
+                    list(self._held_replies),
                     lease,
+                    list(self._owners),
                 )
             except StoreUnavailable as exc:
                 self._log.warning("store.lease_renewal_failed", error=str(exc))

@@ -76,9 +76,9 @@ class Gateway:
 async def build_store(settings: Settings, clock: Clock) -> MessageStore:
     if settings.store.url.startswith("memory://"):
         return MemoryStore(clock)
-    from adapters.pg_store import open_pg_store
+    from adapters.pg_store import PgStoreConfig, open_pg_store
 
-    return await open_pg_store(settings.store, clock)
+    return await open_pg_store(PgStoreConfig.from_settings(settings.store))
 
 
 def smpp_config(settings: Settings) -> SmppConfig:
@@ -132,6 +132,7 @@ def pipeline_limits(settings: Settings) -> PipelineLimits:
     sms = settings.sms
     return PipelineLimits(
         backlog=sms.backlog,
+        lease=settings.store.lease_seconds,
         senders=max(16, settings.smpp.window * 2),
         encoding=sms.encoding,
         max_parts=sms.max_parts,

@@ -234,6 +234,7 @@ class StoreSettings:
     dedup_window: float = 600.0  # seconds an SMSC redelivery of an MO is recognised
     synchronous_commit: SyncCommit = "on"  # "on": an acknowledged MO survives a server crash
     start_timeout: float = 30.0  # seconds to wait for the database at start
+    ride_through: float = 1.0  # seconds an MO write waits for a restarting database
     retention_days: int = 30  # messages, replies and receipts are purged after this
     audit_retention_days: int = 365  # the lookup audit is purged after this
     retention_interval: float = 3600.0  # seconds between purges
@@ -251,6 +252,7 @@ class StoreSettings:
         _at_least("store.lease_seconds", self.lease_seconds, 0.5)
         _at_least("store.dedup_window", self.dedup_window, 0)
         _at_least("store.start_timeout", self.start_timeout, 0)
+        _at_least("store.ride_through", self.ride_through, 0)
         _at_least("store.retention_interval", self.retention_interval, 1)
 
 

@@ -44,6 +44,7 @@ from sms.text import Concat, Encoding, ReferenceCounter, decode_mo, encode_reply
 from sms.transport import Ack, SmppClient, SubmitResult
 
 _log = structlog.get_logger("statusgw.sms")
+STORE_RETRY = 0.2  # seconds between claims while the store is unavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,9 +221,14 @@ class SmsPipeline:
 
     async def _process_loop(self) -> None:
         while True:
-            claimed = await self._store.claim_mo(
-                self._owner, self._limits.claim_batch // 4 or 1, self._limits.lease
-            )
+            try:
+                claimed = await self._store.claim_mo(
+                    self._owner, self._limits.claim_batch // 4 or 1, self._limits.lease
+                )
+            except StoreUnavailable:
+                self.stats.store_errors += 1
+                await asyncio.sleep(STORE_RETRY)  # the store is away: ask again shortly
+                continue
             if not claimed:
                 await self._store.wait_for_work(0.5)
                 continue
@@ -264,13 +270,22 @@ class SmsPipeline:
 
     async def _send_loop(self) -> None:
         while True:
-            claimed = await self._store.claim_replies(self._owner, 1, self._limits.lease)
+            try:
+                claimed = await self._store.claim_replies(self._owner, 1, self._limits.lease)
+            except StoreUnavailable:
+                self.stats.store_errors += 1
+                await asyncio.sleep(STORE_RETRY)
+                continue
             if not claimed:
                 await self._store.wait_for_work(0.5)
                 continue
             self.stats.sending += 1
             try:
                 await self._send(claimed[0])
+            except StoreUnavailable:
+                # Sent or not, the outcome was not recorded: the claim lapses and the reply
+                # is sent again (a possible duplicate, never a loss).
+                self.stats.store_errors += 1
             finally:
                 self.stats.sending -= 1
                 self._progress.set()
