@@ -3,7 +3,9 @@
 When a call leaves the IVR for the ``operators`` queue the dispatcher publishes an
 :class:`Escalation` (who, why, which dossier, what the caller heard, the IVR path), then a
 :class:`QueueProgress` for each queue event of that call: joined (with its position), answered
-by an operator, abandoned, left. A console that connects later asks for ``open_escalations()``.
+by an operator, abandoned, left, and each ring of an operator's phone (``AgentCalled``, so
+the console shows that operator the call before they pick up). A console that connects later
+asks for ``open_escalations()``.
 
 Listeners run synchronously inside the AMI reader and must not block; one that raises is
 logged and the others still run. Open escalations are kept until the call is answered,
@@ -22,6 +24,7 @@ import structlog
 
 from gateway.dossier import Status
 from ivr.ami.events import (
+    AgentCalled,
     AgentConnect,
     AmiEvent,
     QueueCallerAbandon,
@@ -53,6 +56,7 @@ class Escalation:
 
 class QueueStage(Enum):
     JOINED = "joined"
+    RINGING = "ringing"  # an operator's phone rings for the caller (``operator`` says whose)
     ANSWERED = "answered"
     ABANDONED = "abandoned"  # the caller hung up while waiting
     LEFT = "left"  # left the queue (after an answer, or the queue's time limit)
@@ -132,6 +136,14 @@ def queue_progress(event: AmiEvent, now: datetime) -> QueueProgress | None:
         case QueueCallerJoin():
             return QueueProgress(
                 event.uniqueid, QueueStage.JOINED, event.queue, now, position=event.position
+            )
+        case AgentCalled():
+            return QueueProgress(
+                event.uniqueid,
+                QueueStage.RINGING,
+                event.queue,
+                now,
+                operator=event.member_name or event.interface,
             )
         case AgentConnect():
             return QueueProgress(
