@@ -409,7 +409,7 @@ class PgStore:
                 WHERE receipt IS NOT NULL
             )
             UPDATE outbox o SET state = 'sent', sent_at = now(), finished_at = now(),
-                   claimed_by = NULL, claimed_until = NULL, reason = '',
+                   claimed_until = NULL, reason = '',  -- claimed_by stays: who sent it
                    receipt = coalesce(early.receipt, o.receipt),
                    receipt_at = CASE WHEN early.receipt IS NULL THEN o.receipt_at ELSE now() END
             FROM unnest($1::bigint[]) AS t(id) LEFT JOIN early ON early.reply_id = t.id
