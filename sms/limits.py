@@ -16,6 +16,7 @@ from sms.pdu import BindMode, BindRequest
 BindKind = Literal["transceiver", "transmitter_receiver"]
 IdBase = Literal["text", "dec", "hex"]
 
+_EPSILON = 1e-9
 MIN_PDU_SIZE = 16  # a header
 DEFAULT_MAX_PDU_SIZE = 65536
 
@@ -133,7 +134,7 @@ class TokenBucket:
     def delay(self, now: float) -> float:
         """Seconds until one token is available (0 when one is there now)."""
         self._refill(now)
-        if self._tokens >= 1.0:
+        if self._tokens >= 1.0 - _EPSILON:  # refills accumulate rounding errors
             return 0.0
         return (1.0 - self._tokens) / self._rate
 
