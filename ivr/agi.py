@@ -27,6 +27,9 @@ from ivr.ami.agiresult import AgiResult
 from ivr.commands import Collect, Keys, Play, SetVariables
 
 KEYS_VARIABLE = "STATUSGW_KEYS"
+# Applications this module runs through AGI EXEC. While one runs, CoreShowChannels names it
+# (not AGI) as the channel's application, though the channel is still inside AsyncAGI.
+EXEC_APPLICATIONS = frozenset({"Read", "Playback", "MSet"})
 READ_ANSWER = f"GET FULL VARIABLE ${{READSTATUS}}:${{{KEYS_VARIABLE}}}"
 BREAK = "ASYNCAGI BREAK"
 HANGUP = "HANGUP"

@@ -453,7 +453,9 @@ class CallSession:
             ]
         spoken = self._result_spoken()
         self._said = spoken.text
-        return commands + self._collect_key(spoken + self._script.cue(Cue.MENU))
+        asked = self._collect_key(spoken + self._script.cue(Cue.MENU))
+        self._last_step = commands + asked  # a recovery sets the variables again too
+        return self._last_step
 
     def _result_spoken(self) -> Spoken:
         if self._result is None or self._result.view is None:

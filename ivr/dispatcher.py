@@ -34,7 +34,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -46,7 +46,16 @@ from ivr import agi, limits
 from ivr.ami.errors import AmiError, AmiFailure
 from ivr.ami.events import AmiEvent, AsyncAgiEnd, AsyncAgiStart, ChannelInfo
 from ivr.ami.session import AmiSession
-from ivr.call import VAR_OUTCOME, CallEnv, CallPolicy, CallSession, Outcome, Script, State
+from ivr.call import (
+    VAR_OUTCOME,
+    CallEnv,
+    CallPolicy,
+    CallSession,
+    CallSummary,
+    Outcome,
+    Script,
+    State,
+)
 from ivr.commands import (
     Ambiguous,
     Answer,
@@ -80,11 +89,18 @@ EVENT_FILTERS = (
     "Event: AsyncAGIExec",
     "Event: AsyncAGIEnd",
     "Event: QueueCaller",
+    "Event: AgentCalled",
     "Event: AgentConnect",
     "Event: FullyBooted",
     "Event: Shutdown",
 )
-_QUEUE_EVENTS = ("QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentConnect")
+_QUEUE_EVENTS = (
+    "QueueCallerJoin",
+    "QueueCallerLeave",
+    "QueueCallerAbandon",
+    "AgentCalled",
+    "AgentConnect",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +153,7 @@ class _Call:
     work: set[asyncio.Task[None]] = field(default_factory=set)
     link_lost: bool = False
     failed: bool = False
+    released: bool = False  # let go for another owner: the call goes on without us
 
     @property
     def channel(self) -> str:
@@ -188,7 +205,9 @@ class Dispatcher:
         self._active = False
         self._unsubscribe: list[Callable[[], None]] = []
         self._background: set[asyncio.Task[Any]] = set()
+        self._ended: list[Callable[[CallSummary], None]] = []
         self.completed = 0
+        self.recoveries: list[RecoveryReport] = []  # the latest scans, newest last
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -242,6 +261,11 @@ class Dispatcher:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+    def on_call_ended(self, listener: Callable[[CallSummary], None]) -> Callable[[], None]:
+        """Call ``listener`` with each finished call's summary (metrics, tests)."""
+        self._ended.append(listener)
+        return lambda: self._ended.remove(listener) if listener in self._ended else None
 
     @property
     def active(self) -> bool:
@@ -331,13 +355,18 @@ class Dispatcher:
             task.cancel()
         if self._calls.get(call.unique_id) is call:
             del self._calls[call.unique_id]
-        self.completed += 1
         summary = call.session.summary
+        if call.released:
+            log.info("call_released", call_id=summary.unique_id, state=summary.state.value)
+            return
+        self.completed += 1
+        if call.failed:
+            summary = replace(summary, outcome=Outcome.ERROR)
         log.info(
             "call_ended",
             call_id=summary.unique_id,
             caller=call.session.env.caller,
-            outcome="error" if call.failed else summary.outcome.value,
+            outcome=summary.outcome.value,
             dossier=summary.dossier,
             lookups=summary.lookups,
             path=">".join(summary.path),
@@ -345,8 +374,14 @@ class Dispatcher:
             adopted=adopted,
             seconds=round(time.monotonic() - call.started, 1),
         )
+        for listener in list(self._ended):
+            try:
+                listener(summary)
+            except Exception:
+                log.exception("call_ended_listener_failed")
 
     async def _release(self, call: _Call) -> None:
+        call.released = True
         if call.task is not None and not call.task.done():
             call.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -497,7 +532,7 @@ class Dispatcher:
         """After a (re)login: resume calls that lost a command, end the ones gone, adopt orphans."""
         channels = await self._ami.core_show_channels()
         alive = {c.uniqueid for c in channels}
-        in_agi = {c.uniqueid: c for c in channels if c.in_async_agi}
+        in_agi = {c.uniqueid: c for c in channels if in_async_agi(c)}
         resumed = ended = adopted = 0
         for call in list(self._calls.values()):
             if call.unique_id not in alive or call.unique_id not in in_agi:
@@ -513,6 +548,8 @@ class Dispatcher:
                     self._begin(CallEnv(info.channel, info.uniqueid, info.caller_id), adopted=True)
                     adopted += 1
         report = RecoveryReport(resumed=resumed, adopted=adopted, ended=ended)
+        self.recoveries.append(report)
+        del self.recoveries[:-100]
         log.info("ivr_recovery", resumed=resumed, adopted=adopted, ended=ended)
         return report
 
@@ -538,6 +575,11 @@ class Dispatcher:
         task = asyncio.create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def in_async_agi(info: ChannelInfo) -> bool:
+    """The channel is inside AsyncAGI: idle in ``AGI(agi:async)`` or running one of our EXECs."""
+    return info.in_async_agi or info.application in agi.EXEC_APPLICATIONS
 
 
 def answer_of(match: DigitsMatch, ref: int) -> Answer:

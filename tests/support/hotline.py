@@ -29,6 +29,7 @@ from pathlib import Path
 
 from gateway.clock import SystemClock
 from gateway.dossier import Dossier
+from gateway.lookup import Channel
 from gateway.privacy import DossierView
 from ivr.agi import KEYS_VARIABLE
 from ivr.ami import (
@@ -148,12 +149,14 @@ async def hotline_gateway(
     catalogue: Catalogue | None = None,
     active: bool = True,
     heartbeat_interval: float = 1.0,
+    heartbeat_stale: int = 15,
+    voice_deadline: float = 1.5,
 ) -> AsyncIterator[HotlineGateway]:
     """A running hotline; on exit it stops, empties the heartbeat and logs off."""
     catalogue = catalogue or build_catalogue()
     clock = SystemClock()
     source = ScriptedSource(dossiers)
-    lookup = build_service([source])
+    lookup = build_service([source], deadlines={Channel.VOICE: voice_deadline})
     ami = AmiSession(link)
     bus = EscalationBus()
     texter = RecordingTexter()
@@ -168,7 +171,7 @@ async def hotline_gateway(
         sound_prefix=SOUND_PREFIX,
         policy=policy,
     )
-    heartbeat = Heartbeat(ami, clock, interval=heartbeat_interval, stale=15)
+    heartbeat = Heartbeat(ami, clock, interval=heartbeat_interval, stale=heartbeat_stale)
     gateway = HotlineGateway(ami, dispatcher, heartbeat, bus, texter, source)
     bus.subscribe(gateway.escalations.append)
     dispatcher.attach()
@@ -281,6 +284,17 @@ class Callers:
         )
         return response.channel
 
+    async def wait_event(
+        self, channel: str, kind: type[AmiEvent], timeout: float = 20.0
+    ) -> AmiEvent:
+        """The next ``kind`` event on ``channel`` (for calls placed with dial_unanswered)."""
+        box = self._boxes[channel]
+        async with asyncio.timeout(timeout):
+            while True:
+                event = await box.get()
+                if isinstance(event, kind):
+                    return event
+
     def forget(self, channel: str) -> None:
         self._boxes.pop(channel, None)
 
@@ -343,6 +357,15 @@ class Caller:
                 await asyncio.sleep(gap)
             self.last_key_at = time.monotonic()
             await self.session.play_dtmf(self.channel, key, receive=True)
+
+    async def until_heard(self, prompt_id: str, timeout: float = 20.0) -> Heard:
+        """Let the IVR go on until it plays ``prompt_id`` (in any command)."""
+        while True:
+            event = await self._next(timeout)
+            if isinstance(event, AsyncAgiEnd):
+                raise AssertionError(f"the call ended before {prompt_id}; heard {self.said()}")
+            if isinstance(event, AgiExecStart) and prompt_id in self.heard[-1].prompts:
+                return self.heard[-1]
 
     async def until_end(self, timeout: float = 20.0) -> None:
         """Let the IVR go on (no keys) until the call leaves AsyncAGI."""
