@@ -44,6 +44,7 @@ __all__ = [
     "DigitsMatch",
     "Disclosure",
     "DossierView",
+    "LookupDone",
     "LookupPolicy",
     "LookupRequest",
     "LookupResult",
@@ -58,6 +59,7 @@ class Channel(Enum):
     SMS = "sms"
     VOICE = "voice"
     HTTP = "http"
+    CONSOLE = "console"  # an operator looking a dossier up on the console
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class LookupRequest:
     channel: Channel
     requester: str | None = None  # SMS sender or caller number, any spelling
     factor: str | None = None  # last 4 digits of the dossier's phone, or the whole number
+    actor: str | None = None  # who asked, when not a phone: an API client's name, an operator
 
 
 class Outcome(Enum):
@@ -117,6 +120,21 @@ class DigitsMatch:
         if self.kind is DigitsKind.AMBIGUOUS:
             return ErrorId.DOSSIER_AMBIGUOUS
         return self.result.error_id
+
+
+@dataclass(frozen=True, slots=True)
+class LookupDone:
+    """One finished lookup, for the audit and the metrics (listeners must not block)."""
+
+    channel: Channel
+    requester: str | None  # as given: a listener that keeps it masks it
+    actor: str | None
+    code: str  # the canonical code, or the keypad digits when none was found
+    result: LookupResult
+    seconds: float
+
+
+LookupListener = Callable[[LookupDone], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +190,18 @@ class LookupService:
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._log = structlog.get_logger("statusgw.lookup")
         self._closed = False
+        self._listeners: list[LookupListener] = []
+
+    def on_lookup(self, listener: LookupListener) -> None:
+        """Call ``listener`` after every code or keypad lookup (audit, metrics)."""
+        self._listeners.append(listener)
+
+    def _done(self, done: LookupDone) -> None:
+        for listener in self._listeners:
+            try:
+                listener(done)
+            except Exception:
+                self._log.exception("lookup.listener_failed")
 
     @property
     def policy(self) -> LookupPolicy:
@@ -187,6 +217,17 @@ class LookupService:
 
     async def lookup(self, request: LookupRequest) -> LookupResult:
         """The status of one dossier, disclosed at the level the requester has earned."""
+        started = self._clock.monotonic()
+        result = await self._lookup(request)
+        if self._listeners:
+            elapsed = self._clock.monotonic() - started
+            code = request.code.canonical
+            self._done(
+                LookupDone(request.channel, request.requester, request.actor, code, result, elapsed)
+            )
+        return result
+
+    async def _lookup(self, request: LookupRequest) -> LookupResult:
         admission = await self._admit(request.requester)
         if not admission.allowed:
             return _refused(admission)
@@ -207,6 +248,16 @@ class LookupService:
         An ambiguous key is resolved only by the caller's own number matching exactly one of
         the candidates; otherwise the caller is asked for more, never told whose they are.
         """
+        started = self._clock.monotonic()
+        match = await self._by_digits(digits, channel, requester)
+        if self._listeners:
+            view = match.result.view
+            code = view.code if view is not None else digits[:MAX_DIGITS]
+            elapsed = self._clock.monotonic() - started
+            self._done(LookupDone(channel, requester, None, code, match.result, elapsed))
+        return match
+
+    async def _by_digits(self, digits: str, channel: Channel, requester: str | None) -> DigitsMatch:
         admission = await self._admit(requester)
         if not admission.allowed:
             return DigitsMatch(DigitsKind.NONE, _refused(admission))
