@@ -227,15 +227,18 @@ class PgAuditLog:
     async def _flush(self, batch: Sequence[LookupAudit]) -> list[None]:
         async with self._store.transaction() as connection:
             await connection.execute(
-                "INSERT INTO lookup_audit (at, channel, requester, code, disclosure, outcome)"
+                "INSERT INTO lookup_audit"
+                " (at, channel, requester, code, disclosure, outcome, status, agency)"
                 " SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[],"
-                " $5::text[], $6::text[])",
+                " $5::text[], $6::text[], $7::text[], $8::text[])",
                 [e.at for e in batch],
                 [e.channel for e in batch],
                 [e.requester for e in batch],
                 [e.code for e in batch],
                 [e.disclosure for e in batch],
                 [e.outcome for e in batch],
+                [e.status for e in batch],
+                [e.agency for e in batch],
             )
         return [None] * len(batch)
 
@@ -276,6 +279,9 @@ class PgRetention:
             "mo": await _purge(self._store, "mo", "answered_at < $1", messages),
             "mo_seen": await _purge(self._store, "mo_seen", "seen_at < $1", seen),
             "lookup_audit": await _purge(self._store, "lookup_audit", "at < $1", audit),
+            "call_audit": await _purge(self._store, "call_audit", "at < $1", audit),
+            "queue_audit": await _purge(self._store, "queue_audit", "at < $1", audit),
+            "call_note": await _purge(self._store, "call_note", "at < $1", audit),
             "notification_day": await _purge(
                 self._store, "notification_day", "day < $1", (now - timedelta(days=3)).date()
             ),

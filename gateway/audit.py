@@ -19,24 +19,39 @@ from gateway.phone import mask_msisdn
 @dataclass(frozen=True, slots=True)
 class LookupAudit:
     at: datetime
-    channel: str  # sms | voice | http
+    channel: str  # sms | voice | http | console
     requester: str  # masked number, an API client's name, or "-"
     code: str
     disclosure: str  # basic | verified | "" when nothing was disclosed
     outcome: str  # found | not_found | unavailable | rate_limited
+    status: str = ""  # the canonical status id, when found (for reports)
+    agency: str = ""  # the agency holding the dossier, when found (for reports)
 
     @classmethod
     def of(
-        cls, at: datetime, channel: Channel, requester: str | None, code: str, result: LookupResult
+        cls,
+        at: datetime,
+        channel: Channel,
+        requester: str | None,
+        code: str,
+        result: LookupResult,
+        *,
+        actor: str | None = None,
     ) -> LookupAudit:
-        """The audit row of one lookup; ``requester`` is masked here if it is a number."""
+        """The audit row of one lookup; ``requester`` is masked here if it is a number.
+
+        ``actor`` names a requester that is not a phone (an API client, an operator).
+        """
+        view = result.view
         return cls(
             at=at,
             channel=channel.value,
-            requester=mask_msisdn(requester),
+            requester=mask_msisdn(requester) if requester or not actor else actor,
             code=code,
-            disclosure=result.view.disclosure.value if result.view is not None else "",
+            disclosure=view.disclosure.value if view is not None else "",
             outcome=result.outcome.value,
+            status=view.status.value if view is not None else "",
+            agency=view.agency if view is not None else "",
         )
 
 
