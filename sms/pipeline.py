@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -332,6 +332,8 @@ class SmsPipeline:
         except StoreUnavailable:
             ack(CommandStatus.RX_T_APPN)
             return
+        state = receipt.state.name.lower()
+        self.stats.receipt_states[state] = self.stats.receipt_states.get(state, 0) + 1
         ack(CommandStatus.ROK)
 
 
@@ -347,6 +349,7 @@ class PipelineStats:
     receipts: int = 0
     store_errors: int = 0
     sending: int = 0
+    receipt_states: dict[str, int] = field(default_factory=dict)  # delivered, undeliverable, …
 
 
 def _sar(message: DeliverSm) -> Concat | None:
