@@ -404,6 +404,63 @@ class HttpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    enabled: bool = True  # GET /metrics on the [http] listener (Prometheus text format)
+    # Bearer token Prometheus must present ("sha256:<hex>" or the token, 16+ characters);
+    # empty: /metrics is open to whoever reaches the listener (keep it on a closed network).
+    token: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.token and not self.token.startswith("sha256:") and len(self.token) < 16:
+            raise ConfigError("metrics.token must have at least 16 characters")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """The operator console at /console/ on the [http] listener."""
+
+    enabled: bool = False
+    # Who may sign in: "name:role:hash", role "operator" or "supervisor", hash from
+    # ``statusgw console hash-password``. Better from STATUSGW_CONSOLE__USERS.
+    users: tuple[str, ...] = field(default=(), repr=False)
+    # Each operator's phone in the operators queue (queue member name or interface), so the
+    # call ringing there shows on their screen: {lan = "Local/desk1@operator-desk/n"}.
+    members: Mapping[str, str] = field(default_factory=dict)
+    # Signs session cookies (32+ characters, from STATUSGW_CONSOLE__SESSION_SECRET); empty: a
+    # random one per process, so everyone signs in again after a restart.
+    session_secret: str = field(default="", repr=False)
+    session_minutes: int = 600  # a sign-in lasts this long (a shift)
+    lockout_after: int = 5  # failed sign-ins in a row that lock a name
+    lockout_minutes: int = 15
+    secure_cookie: bool = False  # true when the console is reached over HTTPS (a proxy)
+    full_number_roles: tuple[str, ...] = ("supervisor",)  # who sees callers' whole numbers
+    timezone: str = "Asia/Ho_Chi_Minh"  # "today" on the supervisor page, times shown
+
+    def __post_init__(self) -> None:
+        from gateway.console.auth import Role, UserEntryError, parse_users
+
+        try:
+            parse_users(self.users, self.members)
+        except UserEntryError as exc:
+            raise ConfigError(f"console.{exc}") from None
+        if self.enabled and not self.users:
+            raise ConfigError("console.enabled needs at least one entry in console.users")
+        if self.session_secret and len(self.session_secret) < 32:
+            raise ConfigError("console.session_secret must have at least 32 characters")
+        _in_range("console.session_minutes", self.session_minutes, 5, 7 * 24 * 60)
+        _in_range("console.lockout_after", self.lockout_after, 1, 100)
+        _in_range("console.lockout_minutes", self.lockout_minutes, 1, 24 * 60)
+        roles = {r.value for r in Role}
+        for role in self.full_number_roles:
+            if role not in roles:
+                raise ConfigError(f"console.full_number_roles: unknown role {role!r}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"console.timezone: unknown time zone {self.timezone!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
 class LogSettings:
     level: LogLevel = "info"
     format: LogFormat = "auto"  # auto: readable on a terminal, JSON lines otherwise
@@ -440,6 +497,8 @@ class Settings:
     ivr: IvrSettings = field(default_factory=IvrSettings)
     prompts: PromptsSettings = field(default_factory=PromptsSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 
