@@ -191,7 +191,9 @@ class SmppSession:
         # applies to all of them, so insertion order is deadline order.
         self._pending: dict[int, tuple[int, float]] = {}
         self._submits = 0
-        self._unacked: dict[int, int] = {}  # deliver_sm/data_sm sequence -> command_id
+        # deliver_sm/data_sm awaiting our answer: sequence -> (command_id, how many); an SMSC
+        # that re-sends under the same sequence before we answered gets one answer per copy
+        self._unacked: dict[int, tuple[int, int]] = {}
         self._last_received = now
         self._enquire_sequence: int | None = None
         self._enquire_deadline = 0.0
@@ -235,9 +237,12 @@ class SmppSession:
 
     def acknowledge(self, sequence: int, status: int = CommandStatus.ROK) -> bytes:
         """The answer to a ``MessageReceived``; empty once the link is gone."""
-        command_id = self._unacked.pop(sequence, None)
-        if command_id is None:
+        waiting = self._unacked.pop(sequence, None)
+        if waiting is None:
             raise LocalProtocolError(f"no message awaiting an answer under sequence {sequence}")
+        command_id, copies = waiting
+        if copies > 1:
+            self._unacked[sequence] = (command_id, copies - 1)
         if self.state is SessionState.CLOSED:
             return b""
         if command_id == CommandId.DELIVER_SM:
@@ -416,12 +421,14 @@ class SmppSession:
             self.state not in (SessionState.BOUND, SessionState.UNBINDING)
             or not self.mode.can_receive
         ):
-            reply_id = _RESPONSE_FOR[CommandId(pdu.command_id)]
+            reply_id = _RESPONSE_FOR[pdu.command_id]
             status = CommandStatus.RINVBNDSTS
             self._outbox += codec.encode_message_resp(reply_id, pdu.sequence, status)
             return MessageRejected(pdu.sequence, status, f"message while {self.state.value}")
         assert isinstance(pdu.body, DeliverSm)
-        self._unacked[pdu.sequence] = pdu.command_id
+        waiting = self._unacked.get(pdu.sequence)
+        copies = waiting[1] + 1 if waiting is not None else 1
+        self._unacked[pdu.sequence] = (pdu.command_id, copies)
         return MessageReceived(pdu.sequence, pdu.body)
 
     def _on_submit_resp(self, pdu: Pdu) -> Event | None:

@@ -252,6 +252,13 @@ class _Link(asyncio.Protocol):
 
     # ---- used by the client -----------------------------------------------------------
 
+    @property
+    def can_submit(self) -> bool:
+        """Bound with room in the window, and not being closed (a closing link still reads
+        answers to what it sent, but takes nothing new)."""
+        transport = self._transport
+        return transport is not None and not transport.is_closing() and self.session.can_submit
+
     def send_submit(self, job: _SubmitJob, now: float) -> None:
         sequence, data = self.session.submit(job.message, now)
         job.sends += 1
@@ -553,7 +560,7 @@ class SmppClient:
 
     def _transmitter(self) -> _Link | None:
         for link in self._links.values():
-            if link.session.can_submit:
+            if link.can_submit:
                 return link
         return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sms import codec
@@ -475,3 +475,54 @@ def test_nothing_is_read_after_close() -> None:
     session.connection_lost()
     session.receive_data(codec.encode(Pdu(CommandId.DELIVER_SM, 3, 0, MO)), T0)
     assert session.next_event() is NEED_DATA
+
+
+@settings(max_examples=300)
+@given(st.lists(st.binary(max_size=120), max_size=8))
+def test_random_bytes_never_raise_anything_but_remote_protocol_error(chunks: list[bytes]) -> None:
+    session = bound_session()
+    for chunk in chunks:
+        session.receive_data(chunk, T0)
+        try:
+            events(session)
+        except RemoteProtocolError as exc:
+            assert exc.fatal
+            assert session.state is SessionState.CLOSED
+            return
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list(CommandId)), st.binary(max_size=60), st.integers(0, 2**32 - 1)
+        ),
+        max_size=10,
+    )
+)
+def test_well_framed_random_pdus_never_break_the_session(
+    pdus: list[tuple[CommandId, bytes, int]],
+) -> None:
+    session = bound_session()
+    for command_id, body, sequence in pdus:
+        session.receive_data(
+            struct.pack(">IIII", 16 + len(body), command_id, 0, sequence) + body, T0
+        )
+        for event in events(session):
+            if isinstance(event, MessageReceived):
+                session.acknowledge(event.sequence)
+        session.data_to_send()
+
+
+def test_a_message_resent_under_the_same_sequence_gets_one_answer_per_copy() -> None:
+    session = bound_session()
+    assert feed(
+        session, Pdu(CommandId.DELIVER_SM, 8, 0, MO), Pdu(CommandId.DELIVER_SM, 8, 0, MO)
+    ) == [
+        MessageReceived(8, MO),
+        MessageReceived(8, MO),
+    ]
+    assert sent(session.acknowledge(8))[0].sequence == 8
+    assert sent(session.acknowledge(8))[0].sequence == 8
+    with pytest.raises(LocalProtocolError):
+        session.acknowledge(8)
