@@ -184,8 +184,11 @@ class SubmitPacer:
             self._bucket.take(now)
 
     def throttled(self, now: float) -> None:
-        self._paused_until = max(self._paused_until, now + self._pause)
-        self._pause = min(self._pause * 2, self._pause_max)
+        # A window of submits sent together comes back throttled together: those answers
+        # are one refusal, not one each, so only a refusal after the pause doubles it.
+        if now >= self._paused_until:
+            self._paused_until = now + self._pause
+            self._pause = min(self._pause * 2, self._pause_max)
         if self._bucket is not None:
             self._bucket.set_rate(max(self._floor, self._bucket.rate / 2), now)
 
