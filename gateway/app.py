@@ -24,13 +24,17 @@ from gateway.health import Health
 from gateway.logging import configure_logging
 from gateway.lookup import LookupService
 from gateway.lookup_factory import build_lookup
+from gateway.metrics import Metrics
+from gateway.oversight import Oversight, start_oversight
 from gateway.settings import Settings
 from gateway.store import MemoryStore, MessageStore
+from ivr.escalation import EscalationBus
 from sms.commands import CommandGrammar
 from sms.limits import SmppConfig
 from sms.pipeline import PipelineLimits, SmsPipeline
 from sms.replies import SmsReplies
 from sms.responder import Responder
+from sms.texter import OutboxTexter
 from sms.transport import ClientState, SmppClient
 
 _log = structlog.get_logger("statusgw")
@@ -50,6 +54,9 @@ class Gateway:
     pipeline: SmsPipeline | None = None
     smpp: SmppClient | None = None
     http_runner: web.AppRunner | None = None
+    metrics: Metrics = field(default_factory=Metrics)  # this gateway's own registry
+    escalations: EscalationBus = field(default_factory=EscalationBus)  # hotline → console
+    oversight: Oversight | None = None  # audit, call log, reports, console
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[Closer] = field(default_factory=list)
 
@@ -113,18 +120,21 @@ def build_responder(settings: Settings, lookup: LookupService, clock: Clock) -> 
         prefixes=[sms.agency_prefix] if sms.agency_prefix else [],
         max_codes=sms.max_codes,
     )
-    replies = SmsReplies(
-        short_code=settings.smpp.short_code,
-        hotline=sms.hotline,
-        accented=sms.encoding != "fold",
-    )
     return Responder(
         grammar=grammar,
-        replies=replies,
+        replies=sms_replies(settings),
         lookup=lookup,
         clock=clock,
         short_codes={settings.smpp.short_code},
         max_codes=sms.max_codes,
+    )
+
+
+def sms_replies(settings: Settings) -> SmsReplies:
+    return SmsReplies(
+        short_code=settings.smpp.short_code,
+        hotline=settings.sms.hotline,
+        accented=settings.sms.encoding != "fold",
     )
 
 
@@ -148,6 +158,18 @@ async def start_gateway(settings: Settings, clock: Clock | None = None) -> Gatew
     store = await build_store(settings, clock)
     gateway = Gateway(settings, clock, health, lookup, store)
     gateway._closers += [lookup.close, store.close]
+    texter = OutboxTexter(store, sms_replies(settings)) if settings.smpp.enabled else None
+    gateway.oversight = await start_oversight(
+        settings,
+        lookup=lookup,
+        store=store,
+        health=health,
+        clock=clock,
+        bus=gateway.escalations,
+        metrics=gateway.metrics,
+        texter=texter,
+    )
+    gateway._closers.append(gateway.oversight.close)
     if settings.smpp.enabled:
         _start_sms(gateway)
     if settings.http.enabled:
@@ -173,6 +195,7 @@ def _start_sms(gateway: Gateway) -> None:
     client = SmppClient(smpp_config(settings), pipeline, pipeline)
     pipeline.attach(client)
     pipeline.start()
+    gateway.metrics.watch_sms(pipeline.stats, client.stats)
     gateway.health.register("smpp", required=True, detail="connecting")
     gateway.pipeline, gateway.smpp = pipeline, client
     loop = asyncio.get_running_loop()
@@ -193,7 +216,16 @@ async def _start_http(gateway: Gateway) -> None:
     from gateway.http.app import build_http_app
 
     settings = gateway.settings
-    app = build_http_app(gateway.lookup, gateway.health, settings, clock=gateway.clock)
+    oversight = gateway.oversight
+    app = build_http_app(
+        gateway.lookup,
+        gateway.health,
+        settings,
+        clock=gateway.clock,
+        metrics=gateway.metrics,
+        reports=oversight.reports if oversight else None,
+        console=oversight.console_app if oversight else None,
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http.host, settings.http.port)

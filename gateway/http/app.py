@@ -4,6 +4,9 @@
     GET /healthz                               the process answers (liveness)
     GET /readyz                                sources, cache, SMSC, AMI (readiness)
     GET /openapi.json                          this API, described
+    GET /v1/reports?from=&to=[&format=csv]     lookups, calls, queue figures (gateway.reports)
+    GET /metrics                               Prometheus text ([metrics] token, if set)
+    /console/                                  the operator console, when enabled
 
 ``/v1`` needs an API key (``X-API-Key`` or ``Authorization: Bearer``) unless
 ``[http] anonymous`` is set; each key has its own per-minute budget. An HTTP client is never
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,11 +29,13 @@ from aiohttp import web
 
 from gateway.clock import Clock, SystemClock
 from gateway.codes import MAX_CODE_TEXT, CodeGrammar, DossierCode, is_procedure_code
+from gateway.console.web import render_report
 from gateway.errors import (
     AuthRequiredError,
     InvalidApiKeyError,
     InvalidCodeError,
     InvalidFactorError,
+    InvalidInputError,
     LookupUnavailableError,
     ProcedureCodeGivenError,
     RateLimitedError,
@@ -38,11 +44,16 @@ from gateway.health import Health, Readiness
 from gateway.http.openapi import openapi_document
 from gateway.http.problems import from_error, problem, problem_middleware
 from gateway.lookup import Channel, DossierView, LookupRequest, LookupResult, LookupService, Outcome
+from gateway.metrics import CONTENT_TYPE, Metrics
 from gateway.privacy import Disclosure, is_valid_factor
+from gateway.reports import PeriodError, ReportData, build_report, parse_period
 from gateway.settings import HttpSettings, Settings
 
 VIETNAM_OFFSET_S = 7 * 3600
 MAX_REQUEST_BYTES = 4096
+MAX_CONSOLE_BYTES = 16384
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +111,7 @@ class _Api:
         code = self._code(request.match_info["code"])
         verifier = _verifier(request)
         result = await self._lookup.lookup(
-            LookupRequest(code, Channel.HTTP, requester=None, factor=verifier)
+            LookupRequest(code, Channel.HTTP, requester=None, factor=verifier, actor=client)
         )
         self._log.info(
             "http.lookup",
@@ -163,15 +174,64 @@ def build_http_app(
     *,
     grammar: CodeGrammar | None = None,
     clock: Clock | None = None,
+    metrics: Metrics | None = None,
+    reports: ReportData | None = None,
+    console: web.Application | None = None,
 ) -> web.Application:
     """The aiohttp application; the caller runs it (``web.AppRunner``) and closes ``lookup``."""
-    api = _Api(lookup, health, settings.http, grammar or CodeGrammar(), clock or SystemClock())
-    app = web.Application(middlewares=[problem_middleware], client_max_size=MAX_REQUEST_BYTES)
+    clock = clock or SystemClock()
+    api = _Api(lookup, health, settings.http, grammar or CodeGrammar(), clock)
+    # The console's forms (notes) are larger than any API request.
+    limit = MAX_CONSOLE_BYTES if console is not None else MAX_REQUEST_BYTES
+    app = web.Application(middlewares=[problem_middleware], client_max_size=limit)
     app.router.add_get("/v1/dossiers/{code}", api.dossier, allow_head=False)
     app.router.add_get("/healthz", api.healthz, allow_head=False)
     app.router.add_get("/readyz", api.readyz, allow_head=False)
     app.router.add_get("/openapi.json", api.openapi, allow_head=False)
+    if reports is not None:
+        app.router.add_get("/v1/reports", _report_handler(api, reports, settings, clock))
+    if metrics is not None and settings.metrics.enabled:
+        app.router.add_get("/metrics", _metrics_handler(metrics, settings.metrics.token))
+    if console is not None:
+        app.add_subapp("/console", console)
+        app.router.add_get("/console", _to_console, allow_head=False)
     return app
+
+
+def _report_handler(api: _Api, reports: ReportData, settings: Settings, clock: Clock) -> Handler:
+    async def report(request: web.Request) -> web.Response:
+        await api._client(request)
+        try:
+            start, end = parse_period(
+                request.query.get("from", ""),
+                request.query.get("to") or None,
+                settings.console.timezone,
+                clock.now(),
+            )
+        except PeriodError as exc:
+            raise InvalidInputError(str(exc)) from None
+        report = build_report(await reports.tallies(start, end), start, end)
+        return render_report(report, request.query.get("format", "json"))
+
+    return report
+
+
+def _metrics_handler(metrics: Metrics, token: str) -> Handler:
+    expected = _parse_key(token, 0).digest if token else None
+
+    async def scrape(request: web.Request) -> web.Response:
+        if expected is not None:
+            presented = _presented_key(request) or ""
+            digest = hashlib.sha256(presented.encode()).digest()
+            if not hmac.compare_digest(digest, expected):
+                raise InvalidApiKeyError()
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    return scrape
+
+
+async def _to_console(_request: web.Request) -> web.Response:
+    raise web.HTTPPermanentRedirect("/console/")
 
 
 def _presented_key(request: web.Request) -> str | None:
