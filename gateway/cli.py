@@ -1,4 +1,4 @@
-"""The ``statusgw`` command: run, demo, check-config, prompts.
+"""The ``statusgw`` command: run, demo, check-config, report, console, prompts.
 
 Exit codes follow sysexits: 0 success, 64 bad usage, 78 bad configuration, 69 a peer the
 command needs is unavailable, 70 an internal error. Messages go to stderr in one line that
@@ -64,10 +64,77 @@ def _parser() -> argparse.ArgumentParser:
         "--stay", action="store_true", help="keep running after the scripted conversation"
     )
     demo.add_argument("--port", type=int, default=0, help="development SMSC port (0 = any)")
+    demo.add_argument(
+        "--http-port", type=int, default=8080, help="operator console port with --stay"
+    )
     demo.set_defaults(handler=_demo)
+
+    report = sub.add_parser(
+        "report", help="lookups, calls and queue figures for a period, as CSV or JSON"
+    )
+    report.add_argument("--config", required=True, help="TOML configuration file")
+    report.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD or ISO time")
+    report.add_argument("--to", dest="end", help="YYYY-MM-DD (inclusive) or ISO time; default now")
+    report.add_argument("--format", choices=("csv", "json"), default="csv")
+    report.set_defaults(handler=_report)
+
+    console = sub.add_parser("console", help="the operator console's helpers")
+    console_sub = console.add_subparsers(metavar="ACTION")
+    hashing = console_sub.add_parser(
+        "hash-password", help="read a password, print its hash for [console] users"
+    )
+    hashing.add_argument("--name", default="NAME", help="sign-in name for the example line")
+    hashing.add_argument(
+        "--role", choices=("operator", "supervisor"), default="operator", help="for the example"
+    )
+    hashing.set_defaults(handler=_hash_password)
 
     _add_prompts(sub)
     return parser
+
+
+def _report(args: argparse.Namespace) -> int:
+    from gateway.clock import SystemClock
+    from gateway.oversight import make_report
+    from gateway.reports import PeriodError, report_file
+    from gateway.store import StoreUnavailable
+
+    settings = load(args.config)
+    try:
+        report, kept = asyncio.run(make_report(settings, args.start, args.end, SystemClock()))
+    except PeriodError as exc:
+        print(f"statusgw: {exc}", file=sys.stderr)
+        return EX_USAGE
+    except (StoreUnavailable, OSError) as exc:
+        print(f"statusgw: the store is unavailable: {exc}", file=sys.stderr)
+        return EX_UNAVAILABLE
+    if not kept:
+        print(
+            "statusgw: [store] url is memory://, which keeps nothing between runs", file=sys.stderr
+        )
+    sys.stdout.write(report_file(report, args.format).text)
+    return EX_OK
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from gateway.console.auth import MAX_PASSWORD_CHARS, hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("statusgw: the two passwords differ", file=sys.stderr)
+            return EX_USAGE
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 10 or len(password) > MAX_PASSWORD_CHARS:
+        print(f"statusgw: a password needs 10 to {MAX_PASSWORD_CHARS} characters", file=sys.stderr)
+        return EX_USAGE
+    encoded = hash_password(password)
+    print(encoded)
+    print(f'# [console] users entry: "{args.name}:{args.role}:{encoded}"', file=sys.stderr)
+    return EX_OK
 
 
 def _add_prompts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
 
-    return asyncio.run(run_demo(stay=args.stay, port=args.port))
+    return asyncio.run(run_demo(stay=args.stay, port=args.port, http_port=args.http_port))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,8 @@
 
 A development SMSC runs in the process; the gateway binds to it over real SMPP on loopback,
 reads the bundled sample dossiers, and answers a scripted set of citizen messages. With
-``--stay`` it then takes messages typed on the terminal.
+``--stay`` it then takes messages typed on the terminal, and serves the operator console
+(``--http-port``, 8080 by default) with sample escalated calls and accounts printed here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from dataclasses import dataclass
 
 from gateway.app import start_gateway
+from gateway.console.demo import OPERATOR, SUPERVISOR, DemoAccounts, demo_accounts, play_hotline
 from gateway.logging import configure_logging
 from gateway.phone import mask_msisdn
 from gateway.settings import Settings, build_settings
@@ -61,9 +63,10 @@ def decode_for_display(payload: bytes, data_coding: int) -> str:
     return gsm7_decode(payload)
 
 
-def demo_settings(port: int) -> Settings:
+def demo_settings(port: int, console: dict[str, object] | None = None) -> Settings:
     return build_settings(
-        {
+        (console or {})
+        | {
             "smpp": {
                 "enabled": True,
                 "port": port,
@@ -79,12 +82,17 @@ def demo_settings(port: int) -> Settings:
     )
 
 
-async def run_demo(stay: bool = False, port: int = 0) -> int:
+async def run_demo(stay: bool = False, port: int = 0, http_port: int = 8080) -> int:
     smsc = DevSmsc(_SYSTEM_ID, _PASSWORD, decode_for_display)
     bound_port = await smsc.start(port=port)
-    settings = demo_settings(bound_port)
+    accounts = demo_accounts() if stay else None
+    settings = demo_settings(bound_port, accounts.settings(http_port) if accounts else None)
     configure_logging(settings.log.level, settings.log.format)
     gateway = await start_gateway(settings)
+    hotline: asyncio.Task[None] | None = None
+    if accounts is not None:
+        hotline = asyncio.create_task(play_hotline(gateway.escalations, gateway.clock))
+        _say_console(accounts, http_port)
     try:
         await smsc.wait_bound(10.0)
         _say(f"statusgw demo: a development SMSC on 127.0.0.1:{bound_port}, short code")
@@ -95,9 +103,18 @@ async def run_demo(stay: bool = False, port: int = 0) -> int:
         if stay:
             await _interactive(smsc)
     finally:
+        if hotline is not None:
+            hotline.cancel()
         await gateway.stop()
         await smsc.close()
     return 0
+
+
+def _say_console(accounts: DemoAccounts, http_port: int) -> None:
+    _say(f"Operator console: http://127.0.0.1:{http_port}/console/ (sample calls arrive there)")
+    _say(f"  operator:   {OPERATOR} / {accounts.password}")
+    _say(f"  supervisor: {SUPERVISOR} / {accounts.password}")
+    _say(f"  metrics:    http://127.0.0.1:{http_port}/metrics\n")
 
 
 async def _exchange(smsc: DevSmsc, sender: str, text: str) -> list[DevReply]:

@@ -25,7 +25,7 @@ from gateway.health import Health
 from gateway.lookup import LookupDone, LookupService
 from gateway.metrics import Metrics
 from gateway.operations import CallLog, CallRecord, MemoryCallLog, QueueRecord, Recorder
-from gateway.reports import MemoryReportData, ReportData
+from gateway.reports import MemoryReportData, Report, ReportData, build_report, parse_period
 from gateway.settings import Settings
 from gateway.store import MessageStore
 from ivr.escalation import EscalationBus, EscalationEvent, QueueProgress, QueueStage
@@ -164,3 +164,20 @@ def _logs(store: MessageStore) -> tuple[AuditLog, CallLog, ReportData]:
         return PgAuditLog(store), pg_calls, pg_calls
     memory_audit, memory_calls = MemoryAuditLog(keep=200_000), MemoryCallLog()
     return memory_audit, memory_calls, MemoryReportData(memory_audit, memory_calls)
+
+
+async def make_report(
+    settings: Settings, start: str, end: str | None, clock: Clock
+) -> tuple[Report, bool]:
+    """``statusgw report``: the report of a period from the configured store, and whether
+    that store keeps anything between runs (``memory://`` does not)."""
+    from gateway.app import build_store
+
+    begin, finish = parse_period(start, end, settings.console.timezone, clock.now())
+    store = await build_store(settings, clock)
+    try:
+        _audit, _calls, reports = _logs(store)
+        tallies = await reports.tallies(begin, finish)
+    finally:
+        await store.close()
+    return build_report(tallies, begin, finish), not settings.store.url.startswith("memory://")
