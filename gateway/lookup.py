@@ -145,6 +145,9 @@ class LookupPolicy:
     )
     unavailable_retry_after: float = 30.0
     key_prefix: str = "statusgw:v1"
+    # A landed flight with a fresh answer stays joinable this long (never past freshness), so
+    # lookups arriving just after it share its answer even when the cache is slow or down.
+    flight_linger: float = 1.0
 
     def deadline(self, channel: Channel) -> float:
         return self.deadlines.get(channel, 3.0)
@@ -159,11 +162,12 @@ class _Answer:
 class _Flight:
     """One shared trip to the cache and, if needed, the sources, for one key."""
 
-    __slots__ = ("stale", "task")
+    __slots__ = ("linger_until", "stale", "task")
 
     def __init__(self) -> None:
         self.stale: CacheEntry | None = None
         self.task: asyncio.Task[_Answer] | None = None
+        self.linger_until = 0.0  # monotonic; a landed flight answers joiners until then
 
 
 Fetch = Callable[[], Awaitable[SourceAnswer]]
@@ -327,11 +331,17 @@ class LookupService:
 
     async def _resolve(self, key: str, fetch: Fetch, deadline: float) -> _Answer:
         flight = self._flights.get(key)
+        if flight is not None and flight.task is not None and flight.task.done():
+            if self._clock.monotonic() < flight.linger_until:
+                answer = flight.task.result()
+                return _Answer(answer.entry, "hit")
+            self._land(key, flight)
+            flight = None
         if flight is None:
             flight = _Flight()
             flight.task = asyncio.create_task(self._fly(key, fetch, flight))
             self._flights[key] = flight
-            flight.task.add_done_callback(lambda _t: self._land(key, flight))
+            flight.task.add_done_callback(lambda task: self._landed(key, flight, task))
         task = flight.task
         assert task is not None
         try:
@@ -340,6 +350,20 @@ class LookupService:
         except TimeoutError:
             self._log.info("lookup.deadline", key=key, deadline_s=deadline)
             return self._fallback(flight.stale)
+
+    def _landed(self, key: str, flight: _Flight, task: asyncio.Task[_Answer]) -> None:
+        linger = 0.0
+        if not task.cancelled() and task.exception() is None:
+            answer = task.result()
+            if answer.entry is not None and answer.cache in ("hit", "miss"):
+                fresh_for = answer.entry.fresh_until - self._now()
+                linger = min(self._policy.flight_linger, fresh_for)
+        if linger > 0 and not self._closed:
+            flight.linger_until = self._clock.monotonic() + linger
+            # Only tidies memory: whether a flight may still answer is read on the clock.
+            asyncio.get_running_loop().call_later(linger, self._land, key, flight)
+        else:
+            self._land(key, flight)
 
     def _land(self, key: str, flight: _Flight) -> None:
         if self._flights.get(key) is flight:

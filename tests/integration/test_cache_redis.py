@@ -141,6 +141,9 @@ async def test_a_thousand_concurrent_lookups_of_a_cold_code_make_one_source_call
         counters=RedisCounters(redis_client),
         key_prefix=prefix,
         clock=SystemClock(),
+        # The 1,000 budget checks queue for the pool's connections; on a busy machine the
+        # cache's turn may take longer than its usual timeout, which is not what this tests.
+        cache_timeout=5.0,
     )
 
     results = await asyncio.gather(
@@ -231,10 +234,9 @@ async def test_lookups_keep_answering_while_redis_is_killed_and_restarted(
     task = asyncio.create_task(caller())
     await until(lambda: len(outcomes) >= 50)
     await private_redis.kill()
-    killed_at = len(outcomes)
-    await until(lambda: len(outcomes) >= killed_at + 100)
-    cache_state = health.state("cache")
-    assert cache_state is not None and not cache_state.ok
+    await until(lambda: not _ok(health))
+    down_at = len(outcomes)
+    await until(lambda: len(outcomes) >= down_at + 100)
 
     await private_redis.restart()
     restarted = Redis.from_url(private_redis.url)

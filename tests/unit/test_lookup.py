@@ -558,6 +558,22 @@ async def test_a_broken_cache_falls_through_to_the_source_and_is_left_alone_a_wh
     await service.close()
 
 
+async def test_lookups_just_after_a_flight_share_it_even_without_a_cache() -> None:
+    """Single-flight does not rest on the cache: a landed answer stays joinable briefly."""
+    clock = ManualClock()
+    source = ScriptedSource([dossier()])
+    service = build_service([source], clock=clock, cache=BrokenCache())
+
+    first = await service.lookup(request())
+    joined = await service.lookup(request())
+    clock.advance(1.5)  # past the linger: the next lookup asks again
+    later = await service.lookup(request())
+
+    assert (first.cache, joined.cache, later.cache) == ("miss", "hit", "miss")
+    assert len(source.calls) == 2
+    await service.close()
+
+
 async def test_a_hanging_cache_costs_one_cache_timeout() -> None:
     broken = BrokenCache()
     broken.hang = True
