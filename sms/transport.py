@@ -225,7 +225,8 @@ class _Link(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
-        self._out = bytearray()
+        self._out = bytearray()  # written this loop iteration, sent in one syscall
+        self._flush_scheduled = False
         self._dispatching = False
 
     # ---- asyncio.Protocol -------------------------------------------------------------
@@ -285,17 +286,27 @@ class _Link(asyncio.Protocol):
         if abort:
             transport.abort()
         elif not transport.is_closing():
-            transport.close()  # flushes what is written first
+            self._flush()
+            transport.close()  # sends what is buffered first
             # a peer that stopped reading would keep close() waiting for ever
             self._loop.call_later(self.client.config.response_timeout, transport.abort)
 
     # ---- internals --------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
-        if self._dispatching:
-            self._out += data
-        elif self._transport is not None and not self._transport.is_closing():
-            self._transport.write(data)
+        """Queue bytes; everything written in one loop iteration leaves in one send."""
+        self._out += data
+        if not self._dispatching and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._out:
+            return
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(bytes(self._out))
+        self._out.clear()
 
     def _process(self) -> None:
         """Drain the session's events; flush replies once; close or re-arm the timer."""
@@ -316,9 +327,7 @@ class _Link(asyncio.Protocol):
         finally:
             self._dispatching = False
         self._out += self.session.data_to_send()
-        if self._out:
-            self._write(bytes(self._out))
-            self._out.clear()
+        self._flush()
         if fatal or self.session.state is SessionState.CLOSED:
             self.close()
         else:
@@ -432,12 +441,20 @@ class SmppClient:
             raise LocalProtocolError("SmppClient.run() is already running")
         self._running = True
         self._events()
+        assert self._stopped is not None
         tasks = [asyncio.create_task(self._keep_bound(mode)) for mode in self.config.bind_modes]
         tasks.append(asyncio.create_task(self._send_loop()))
+        stopped = asyncio.create_task(self._stopped.wait())
         try:
-            assert self._stopped is not None
-            await self._stopped.wait()
+            running = {stopped, *tasks}
+            while not stopped.done():
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done - {stopped}:  # a worker that failed is a bug: surface it
+                    error = None if task.cancelled() else task.exception()
+                    if error is not None:
+                        raise error
         finally:
+            stopped.cancel()
             self._closing = True
             for task in tasks:
                 task.cancel()

@@ -585,3 +585,23 @@ async def test_stop_is_bounded_when_nothing_answers(smsc: FakeSmsc) -> None:
         await submit
     await asyncio.wait_for(task, 5)
     await until(lambda: smsc.links[0].closed)
+
+
+async def test_stop_waits_for_the_unbind_resp_of_every_link(smsc: FakeSmsc) -> None:
+    smsc.answer_unbind = False
+    client = client_for(smsc, bind="transmitter_receiver")
+    task = asyncio.create_task(client.run())
+    await client.wait_bound()
+    [tx] = smsc.bound("bind_transmitter")
+    [rx] = smsc.bound("bind_receiver")
+    stopping = asyncio.create_task(client.stop(1.0))
+    await until(lambda: "unbind" in tx.names() and "unbind" in rx.names())
+    tx.send("unbind_resp", tx.received[-1].sequence)
+    await until(lambda: tx.closed)
+    with pytest.raises(TimeoutError):  # the receiver is still waiting for its answer
+        await until(lambda: rx.closed, timeout=0.3)
+    assert not stopping.done()
+    rx.send("unbind_resp", rx.received[-1].sequence)
+    await asyncio.wait_for(stopping, 5)
+    await asyncio.wait_for(task, 5)
+    assert rx.closed
