@@ -36,7 +36,7 @@ from gateway.clock import Clock
 from gateway.phone import to_international
 from gateway.store import InboundMo, MessageStore, OutboundSms, ReplyDraft, StoreUnavailable
 from sms.dlr import DeliveryReceipt
-from sms.errors import CommandStatus
+from sms.errors import CommandStatus, SubmitAbortedError
 from sms.pdu import DeliverSm
 from sms.reassembly import CompleteMo, MoPart, Reassembler
 from sms.responder import Responder
@@ -286,6 +286,10 @@ class SmsPipeline:
                 # Sent or not, the outcome was not recorded: the claim lapses and the reply
                 # is sent again (a possible duplicate, never a loss).
                 self.stats.store_errors += 1
+            except SubmitAbortedError:
+                # The client stopped (a drain that ran out of time): nothing more can be
+                # sent; the claim lapses and the reply goes out from the next start.
+                return
             finally:
                 self.stats.sending -= 1
                 self._progress.set()
