@@ -186,7 +186,8 @@ class ResilientCounters:
                 counts = await self._store.add(counters)
         except (CounterError, TimeoutError) as exc:
             if self._down_until is None:
-                self._log.warning("ratelimit.store_down", store=self.name, reason=str(exc))
+                reason = str(exc) or type(exc).__name__
+                self._log.warning("ratelimit.store_down", store=self.name, reason=reason)
             self._down_until = self._clock.monotonic() + self._retry_interval
             return await self._fallback.add(counters)
         if self._down_until is not None:
