@@ -414,7 +414,7 @@ async def test_half_open_link_is_declared_dead_and_rebound(smsc: FakeSmsc) -> No
     client = client_for(smsc, enquire_link_interval=0.1, dead_link_timeout=0.1)
     async with running(client):
         smsc.answer_enquire_link = False
-        await until(lambda: client.stats.binds == 2 and client.state is ClientState.BOUND)
+        await until(lambda: client.stats.binds >= 2 and client.state is ClientState.BOUND)
         first = smsc.links[0]
         assert "enquire_link" in first.names()
         await until(lambda: first.closed)
@@ -467,7 +467,7 @@ async def test_response_timeout_rebinds_and_sends_again(smsc: FakeSmsc) -> None:
             smsc.accept(link, pdu)
 
     smsc.on_submit = ignore_first
-    client = client_for(smsc, response_timeout=0.2)
+    client = client_for(smsc, response_timeout=0.5)
     async with running(client):
         outcome = await client.submit(mt(client))
     assert (outcome.accepted, outcome.attempts) == (True, 2)
@@ -533,7 +533,7 @@ async def test_receipt_before_its_submit_resp_is_held_and_matched(smsc: FakeSmsc
 async def test_unmatched_receipt_is_delivered_after_the_hold(smsc: FakeSmsc) -> None:
     def receipt_for_another(link: SmscLink, pdu: Parsed) -> None:
         link.deliver(esm_class=0x04, receipted_message_id="FFFF", message_state=5)
-        asyncio.get_running_loop().call_later(0.1, link.answer_submit, pdu, 0, "AB")
+        asyncio.get_running_loop().call_later(0.5, link.answer_submit, pdu, 0, "AB")
 
     smsc.on_submit = receipt_for_another
     sink = Recorder()
