@@ -474,9 +474,12 @@ class PgStore:
 
     async def _renew_leases(self) -> None:
         """Keep this process's claims alive while it runs; a dead process's claims lapse."""
+        failed = False
         while True:
             shortest = min(self._owners.values(), default=3.0)
-            await asyncio.sleep(max(0.05, shortest / 3))
+            # After a failed renewal, try again soon: two misses in a row lose the lease.
+            await asyncio.sleep(max(0.05, shortest / 10 if failed else shortest / 3))
+            failed = False
             if not (self._held_mo or self._held_replies):
                 continue
             lease = max(self._owners.values())
@@ -499,6 +502,7 @@ class PgStore:
                     list(self._owners),
                 )
             except StoreUnavailable as exc:
+                failed = True
                 self._log.warning("store.lease_renewal_failed", error=str(exc))
 
     async def _listen(self) -> None:

@@ -42,7 +42,7 @@ FIGURES = Path(__file__).resolve().parents[2] / ".cache" / "durability.jsonl"
 
 
 async def until(
-    condition: Callable[[], Awaitable[bool]], timeout: float = 60.0, what: str = ""
+    condition: Callable[[], Awaitable[bool]], timeout: float = 180.0, what: str = ""
 ) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -74,6 +74,22 @@ def check_nothing_lost(report: LoadReport) -> None:
     assert report.wrong_text == 0 and report.unmatched == 0, report
 
 
+async def check_each_answered_once_in_the_store(url: str, schema: str) -> None:
+    """Each MO stored once and answered by one queued reply: a duplicate SMS can only be a
+    reply row sent again after its sender died, never a second answer."""
+    stored_twice = (
+        f"SELECT count(*) FROM (SELECT sender FROM {schema}.mo GROUP BY sender"
+        " HAVING count(*) > 1) AS twice"
+    )
+    queued_twice = (
+        f"SELECT count(*) FROM (SELECT mo_id FROM {schema}.outbox GROUP BY mo_id"
+        " HAVING count(*) > 1) AS twice"
+    )
+    assert await scalar(url, stored_twice) == 0
+    assert await scalar(url, queued_twice) == 0
+    assert await scalar(url, f"SELECT count(*) FROM {schema}.mo WHERE answered_at IS NULL") == 0
+
+
 async def test_kill_9_in_the_middle_of_a_load_loses_no_answer(
     smsc: Smsc, pg_schema: PgSchema, tmp_path: Path
 ) -> None:
@@ -83,11 +99,14 @@ async def test_kill_9_in_the_middle_of_a_load_loses_no_answer(
     second: GatewayProcess | None = None
     load = asyncio.create_task(run_load(smsc, CODES, LOAD_N, 100, deadline_s=LOAD_DEADLINE_S))
     try:
-        sent = f"SELECT count(*) FROM {schema}.outbox WHERE state = 'sent'"
-        await until(lambda: _at_least(url, sent, LOAD_N // 3), what="a third answered")
+        # Killed while MO still arrive and replies leave: both kinds of work are in flight.
+        stored = f"SELECT count(*) FROM {schema}.mo"
+        await until(lambda: _at_least(url, stored, LOAD_N // 6), what="a sixth stored")
         await first.kill()
         in_flight = await scalar(
-            url, f"SELECT count(*) FROM {schema}.outbox WHERE state = 'sending'"
+            url,
+            f"SELECT count(*) FROM {schema}.outbox WHERE state = 'sending'"
+            f" AND claimed_by LIKE '%:{first.process.pid}'",
         )
         open_mo = await scalar(url, f"SELECT count(*) FROM {schema}.mo WHERE answered_at IS NULL")
         second = await GatewayProcess.start(smsc, tmp_path, "second", sections)
@@ -105,6 +124,7 @@ async def test_kill_9_in_the_middle_of_a_load_loses_no_answer(
             mo_resent=report.mo_resent,
         )
         check_nothing_lost(report)
+        await check_each_answered_once_in_the_store(url, schema)
         assert report.duplicates <= in_flight, report
         assert report.duplicates <= reclaims, report
     finally:
@@ -145,6 +165,8 @@ async def test_replies_in_flight_when_the_smsc_drops_the_link_are_all_delivered(
         record("link_drop", in_flight=100, delivered=len(delivered))
         assert sorted(delivered) == sorted(senders)  # each once
         schema = pg_schema.schema
+        recorded = f"SELECT count(*) FROM {schema}.outbox WHERE state = 'sent'"
+        await until(lambda: _at_least(pg_schema.url, recorded, 100), what="all recorded sent")
         assert (
             await scalar(
                 pg_schema.url, f"SELECT count(*) FROM {schema}.outbox WHERE state = 'sent'"
@@ -165,8 +187,8 @@ async def test_postgres_restarted_during_a_load_loses_nothing(
     gateway = await GatewayProcess.start(smsc, tmp_path, "gw", sections)
     load = asyncio.create_task(run_load(smsc, CODES, LOAD_N, 100, deadline_s=LOAD_DEADLINE_S))
     try:
-        sent = "SELECT count(*) FROM statusgw.outbox WHERE state = 'sent'"
-        await until(lambda: _at_least(url, sent, LOAD_N // 3), what="a third answered")
+        stored = "SELECT count(*) FROM statusgw.mo"
+        await until(lambda: _at_least(url, stored, LOAD_N // 10), what="a tenth stored")
         await private_postgres.restart("immediate", down_for=1.0)
         report = await load
         temporary = report.reject_statuses.get(str(ESME_RX_T_APPN), 0)
@@ -201,8 +223,10 @@ async def test_two_instances_share_the_work_and_survive_one_killed(
             url, f"SELECT count(DISTINCT claimed_by) FROM {schema}.outbox WHERE state = 'sent'"
         )
         await first.kill()
-        in_flight = await scalar(
-            url, f"SELECT count(*) FROM {schema}.outbox WHERE state = 'sending'"
+        in_flight = await scalar(  # the killed instance's claims only
+            url,
+            f"SELECT count(*) FROM {schema}.outbox WHERE state = 'sending'"
+            f" AND claimed_by LIKE '%:{first.process.pid}'",
         )
         report = await load
         record(
@@ -212,14 +236,27 @@ async def test_two_instances_share_the_work_and_survive_one_killed(
             duplicates=report.duplicates,
             in_flight_at_kill=in_flight,
             senders_before_kill=senders,
+            mo_stored_twice=await scalar(
+                url,
+                f"SELECT count(*) FROM (SELECT sender FROM {schema}.mo GROUP BY sender"
+                " HAVING count(*) > 1) AS twice",
+            ),
+            replies_queued_twice=await scalar(
+                url,
+                f"SELECT count(*) FROM (SELECT destination FROM {schema}.outbox"
+                " GROUP BY destination HAVING count(*) > 1) AS twice",
+            ),
+            reclaimed=await scalar(url, f"SELECT coalesce(sum(reclaims), 0) FROM {schema}.outbox"),
         )
         check_nothing_lost(report)
         assert senders == 2  # both instances sent replies: the outbox shared the work
+        await check_each_answered_once_in_the_store(url, schema)
         assert report.duplicates <= in_flight, report
     finally:
         load.cancel()
         await first.kill()
         await second.kill()
+        print(second.output(20000))
 
 
 async def _at_least(url: str, sql: str, n: int) -> bool:

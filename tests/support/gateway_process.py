@@ -65,7 +65,8 @@ def gateway_sections(
             "drain_timeout": 5.0,
         },
         "limits": {"sender_per_minute": 0, "sender_per_day": 0, "not_found_threshold": 0},
-        "store": {"url": store_url, "schema": schema, "lease_seconds": 3.0},
+        # Long enough to be renewed on a busy machine; a dead instance's work waits this long.
+        "store": {"url": store_url, "schema": schema, "lease_seconds": 20.0},
         "notify": {"poll_interval": 0.0},
         "log": {"level": "warning", "format": "json"},
     }
