@@ -85,12 +85,17 @@ async def run_load(
     deadline_s: float = 120.0,
     settle_ms: int = SETTLE_MS,
     expect_replies: bool = True,
+    max_attempts: int | None = None,
+    retry_ms: int | None = None,
 ) -> LoadReport:
     """Run one load on a bound gateway and return the SMSC's report.
 
     Returns when every MO was answered (or, with ``expect_replies=False``, acknowledged),
-    plus ``settle_ms``, or after ``deadline_s``.
+    plus ``settle_ms``, or after ``deadline_s``. A rejected MO is sent again after ``retry_ms``
+    (20), up to ``max_attempts`` sends in all (5; 0: until the deadline, as a real SMSC keeps
+    a refused message for its validity period).
     """
+    retry = {"max_attempts": max_attempts, "retry_ms": retry_ms}
     mark = smsc.mark()
     await smsc.command(
         "load",
@@ -103,6 +108,7 @@ async def run_load(
         deadline_ms=int(deadline_s * 1000),
         settle_ms=settle_ms,
         expect_replies=expect_replies,
+        **{key: value for key, value in retry.items() if value is not None},
     )
     event = await smsc.wait_for("load_report", timeout=deadline_s + REPORT_GRACE_S, after=mark)
     return LoadReport.from_event(event)

@@ -22,6 +22,7 @@ const PART_BYTES = { 0: 153, 3: 134, 8: 134 }; // payload bytes per part once th
 const RECEIPT_STATE = { DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8 };
 const MAX_REMEMBERED = 200000; // submitted messages kept for receipts / partial MTs kept
 const MAX_LOAD_ATTEMPTS = 5; // deliver_sm attempts per load MO (rejected or connection lost)
+const LOAD_RETRY_MS = 20; // wait before resending a rejected load MO
 
 const args = parseArgs(process.argv.slice(2));
 const state = {
@@ -440,6 +441,8 @@ class LoadRun {
     this.prefix = cmd.source_prefix || '849';
     this.settleMs = cmd.settle_ms ?? 200;
     this.expectReplies = cmd.expect_replies ?? true;
+    this.maxAttempts = cmd.max_attempts ?? MAX_LOAD_ATTEMPTS; // 0: until the deadline
+    this.retryMs = cmd.retry_ms ?? LOAD_RETRY_MS;
     this.texts = new Map(); // code -> encoded MO text, encoded once by the smpp package
     this.mos = [];
     this.bySource = new Map();
@@ -516,8 +519,8 @@ class LoadRun {
     } else {
       if (status !== null) this.counts.mo_rejected += 1;
       this.rejectStatuses[status] = (this.rejectStatuses[status] || 0) + 1;
-      if (this.mos[i].attempts < MAX_LOAD_ATTEMPTS) {
-        setTimeout(() => { this.retry.push(i); this.pump(); }, status === null ? 0 : 20);
+      if (!this.maxAttempts || this.mos[i].attempts < this.maxAttempts) {
+        setTimeout(() => { this.retry.push(i); this.pump(); }, status === null ? 0 : this.retryMs);
       }
     }
     this.pump();
