@@ -83,7 +83,7 @@ _SECURITY_HEADERS = {
         " img-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # "no-referrer" would make forms send Origin: null
     "X-Frame-Options": "DENY",
 }
 
