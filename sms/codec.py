@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from smpplib import command as smpp_command
+from smpplib import consts as smpp_consts
 
 from sms.errors import CommandStatus, LocalProtocolError, RemoteProtocolError
 from sms.pdu import (
@@ -86,8 +87,28 @@ def _decode_submit_sm_resp(raw: bytes) -> PduBody:
 
 def _smpplib_parse(name: str, raw: bytes) -> Any:
     parsed = smpp_command.factory(name, sequence=0, allow_unknown_opt_params=True)
-    parsed.parse(raw)
+    try:
+        parsed.parse(raw)
+    except KeyError:
+        # A TLV smpplib declares for other commands only (e.g. ussd_service_op in deliver_sm).
+        # SMPP 3.4 says an optional parameter the receiver does not expect is ignored, not a
+        # reason to refuse the message: parse again knowing every TLV, and keep what we use.
+        parsed = smpp_command.factory(name, sequence=0, allow_unknown_opt_params=True)
+        parsed.params = {**_EVERY_OPTIONAL_PARAM, **parsed.params}
+        parsed.parse(raw)
     return parsed
+
+
+def _every_optional_param() -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for command_class in vars(smpp_command).values():
+        declared = getattr(command_class, "params", None)
+        if isinstance(command_class, type) and isinstance(declared, dict):
+            params.update({k: v for k, v in declared.items() if k in smpp_consts.OPTIONAL_PARAMS})
+    return params
+
+
+_EVERY_OPTIONAL_PARAM = _every_optional_param()
 
 
 def _smpplib_build(name: str, sequence: int, status: int, fields: dict[str, Any]) -> bytes:

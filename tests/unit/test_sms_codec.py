@@ -266,13 +266,14 @@ def test_unknown_command_id_names_the_status_and_sequence() -> None:
     assert not caught.value.fatal
 
 
-def test_tlv_declared_for_other_commands_only_is_refused() -> None:
-    # ussd_service_op (0x0501) is known to smpplib but not declared for deliver_sm: KeyError
+def test_tlv_declared_for_other_commands_only_is_ignored() -> None:
+    # ussd_service_op (0x0501) is known to smpplib but not declared for deliver_sm. SMPP 3.4
+    # says an unexpected optional parameter is ignored: the citizen's message must go through.
+    plain = codec.decode(header(CommandId.DELIVER_SM, SPEC_DELIVER_SM_BODY, 6)).body
     body = SPEC_DELIVER_SM_BODY + b"\x05\x01\x00\x01\x00"
-    with pytest.raises(RemoteProtocolError) as caught:
-        codec.decode(header(CommandId.DELIVER_SM, body, 6))
-    assert caught.value.status == CommandStatus.ROPTPARNOTALLWD
-    assert caught.value.sequence == 6
+    message = codec.decode(header(CommandId.DELIVER_SM, body, 6)).body
+    assert isinstance(message, DeliverSm)
+    assert message == plain
 
 
 def test_vendor_tlv_is_skipped() -> None:
