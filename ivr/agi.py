@@ -36,6 +36,7 @@ HANGUP = "HANGUP"
 # "Command: " plus the command must fit Asterisk's 1024-byte AMI line, with a margin.
 MAX_COMMAND_BYTES = 1000
 
+_MSET = 'EXEC MSet "'
 _PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.:>/@+-]*")
 _PROMPT_NAME = re.compile(r"[A-Za-z0-9_./-]+")
 
@@ -123,6 +124,20 @@ def collect_lines(
     lines.append(read_head + "&".join(tail) + options)
     lines.append(READ_ANSWER)
     return lines, current
+
+
+def merge_msets(lines: list[str]) -> list[str]:
+    """Adjacent ``EXEC MSet`` lines as one (one AMI action less each), within the line limit."""
+    merged: list[str] = []
+    for line in lines:
+        previous = merged[-1] if merged else ""
+        if line.startswith(_MSET) and previous.startswith(_MSET):
+            joined = f"{previous[:-1]},{line[len(_MSET) :]}"
+            if not _too_long(joined):
+                merged[-1] = joined
+                continue
+        merged.append(line)
+    return merged
 
 
 def keys_from(result: AgiResult) -> Keys | None:

@@ -390,17 +390,20 @@ class Dispatcher:
     # --- carrying out commands ------------------------------------------------------------
 
     def _execute(self, call: _Call, commands: list[Command]) -> None:
+        lines: list[str] = []  # AGI lines of this step, sent together at the end
+        answer = False
         for command in commands:
             match command:
                 case SetVariables():
-                    self._send(call, agi.set_lines(command))
+                    lines += agi.set_lines(command)
                 case Play():
-                    self._send(call, agi.play_lines(command, self._prefix))
+                    lines += agi.play_lines(command, self._prefix)
                 case Collect():
-                    lines, call.digit_timeouts = agi.collect_lines(
+                    collect, call.digit_timeouts = agi.collect_lines(
                         command, self._prefix, call.digit_timeouts
                     )
-                    self._send(call, lines, answer=True)
+                    lines += collect
+                    answer = True  # a Collect is the last AGI command of a step
                 case FindByPhone():
                     self._work(call, self._find_by_phone(call, command))
                 case FindByDigits():
@@ -413,9 +416,10 @@ class Dispatcher:
                     self._spawn(self._text(command))
                 case Escalate():
                     self._publish(call, command)
-                    self._send(call, [agi.BREAK])
+                    lines.append(agi.BREAK)
                 case Hangup():
-                    self._send(call, [agi.HANGUP])
+                    lines.append(agi.HANGUP)
+        self._send(call, agi.merge_msets(lines), answer=answer)
 
     def _send(self, call: _Call, lines: list[str], *, answer: bool = False) -> None:
         """Queue ``lines`` on the channel in order; the last one answers if ``answer``."""

@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import asyncpg
 import pytest
 import pytest_asyncio
 
@@ -454,3 +455,40 @@ async def test_the_standby_takes_over_when_the_owner_dies(
         later = await callers.dial(STRANGER)
         assert await serve(later) == "status"
         assert standby.heartbeat.beats > 0
+
+
+@pytest.mark.postgres
+async def test_losing_the_lock_connection_loses_ownership() -> None:
+    key = secrets.randbelow(2**31)
+    history: dict[str, list[bool]] = {"first": [], "second": []}
+
+    def recorder(name: str) -> Callable[[bool], Awaitable[None]]:
+        async def changed(owned: bool) -> None:
+            history[name].append(owned)
+
+        return changed
+
+    first = PostgresOwnership(PG_DSN, key, retry_interval=2.0, check_interval=0.1)
+    second = PostgresOwnership(PG_DSN, key, retry_interval=0.1, check_interval=0.1)
+    tasks = [asyncio.create_task(first.run(recorder("first")))]
+    try:
+        await eventually(lambda: first.owned)
+        tasks.append(asyncio.create_task(second.run(recorder("second"))))
+        await asyncio.sleep(0.3)
+        assert not second.owned  # the lock is taken: standby
+        admin = await asyncpg.connect(PG_DSN)
+        try:
+            terminated = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND objid = $1 AND granted",
+                key,
+            )
+        finally:
+            await admin.close()
+        assert terminated == 1
+        await eventually(lambda: second.owned and not first.owned)
+        assert history == {"first": [True, False], "second": [True]}
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

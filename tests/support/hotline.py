@@ -2,7 +2,7 @@
 would wire it, simulated callers on an AMI session of their own, and prompt sound files.
 
 Simulated callers (``Callers.dial``) originate ``Local/s@caller`` into ``1022@hotline`` with a
-caller name that tags them (``sim-17``), so each one finds its own ``AsyncAGIStart``. They
+caller name that tags them (``sim3fa2c1-17``), so each one finds its own ``AsyncAGIStart``. They
 see what the IVR plays through ``AGIExecStart`` (the ``Command`` text) and press keys with
 ``PlayDTMF Receive: true`` while a collecting command runs, as a person would while a prompt
 plays. Events are routed by channel, so hundreds of callers share one AMI session cheaply.
@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import math
+import secrets
 import shutil
 import struct
 import time
@@ -30,6 +31,7 @@ from pathlib import Path
 from gateway.clock import SystemClock
 from gateway.dossier import Dossier
 from gateway.lookup import Channel
+from gateway.ports import DossierSource
 from gateway.privacy import DossierView
 from ivr.agi import KEYS_VARIABLE
 from ivr.ami import (
@@ -144,6 +146,7 @@ async def hotline_gateway(
     link: AmiLinkSettings,
     dossiers: Sequence[Dossier],
     *,
+    source: DossierSource | None = None,
     policy: CallPolicy = FAST_POLICY,
     operator_hours: Iterable[str] = ALWAYS_OPEN,
     catalogue: Catalogue | None = None,
@@ -152,11 +155,15 @@ async def hotline_gateway(
     heartbeat_stale: int = 15,
     voice_deadline: float = 1.5,
 ) -> AsyncIterator[HotlineGateway]:
-    """A running hotline; on exit it stops, empties the heartbeat and logs off."""
+    """A running hotline; on exit it stops, empties the heartbeat and logs off.
+
+    Lookups go to a :class:`ScriptedSource` over ``dossiers`` (``gateway.source``, which a test
+    can make slow or failing), or to ``source`` when one is given.
+    """
     catalogue = catalogue or build_catalogue()
     clock = SystemClock()
-    source = ScriptedSource(dossiers)
-    lookup = build_service([source], deadlines={Channel.VOICE: voice_deadline})
+    scripted = ScriptedSource(dossiers)
+    lookup = build_service([source or scripted], deadlines={Channel.VOICE: voice_deadline})
     ami = AmiSession(link)
     bus = EscalationBus()
     texter = RecordingTexter()
@@ -172,7 +179,7 @@ async def hotline_gateway(
         policy=policy,
     )
     heartbeat = Heartbeat(ami, clock, interval=heartbeat_interval, stale=heartbeat_stale)
-    gateway = HotlineGateway(ami, dispatcher, heartbeat, bus, texter, source)
+    gateway = HotlineGateway(ami, dispatcher, heartbeat, bus, texter, scripted)
     bus.subscribe(gateway.escalations.append)
     dispatcher.attach()
     await ami.connect()
@@ -230,11 +237,24 @@ class Callers:
         "Event: AgentConnect",
     )
 
-    def __init__(self, session: AmiSession) -> None:
+    def __init__(
+        self,
+        session: AmiSession,
+        *,
+        every_channel: bool = True,
+        key_sessions: Sequence[AmiSession] = (),
+    ) -> None:
         self.session = session
+        # Asterisk runs one session's actions one at a time: with many callers, their keys go
+        # over sessions of their own (no events), or one caller's key waits behind others'.
+        self._key_sessions = list(key_sessions) or [session]
+        self._next_key_session = itertools.cycle(self._key_sessions)
         self._boxes: dict[str, asyncio.Queue[AmiEvent]] = defaultdict(asyncio.Queue)
         self._starts: dict[str, asyncio.Future[AsyncAgiStart]] = {}
         self._tags = itertools.count(1)
+        self._prefix = f"sim{secrets.token_hex(3)}-"  # sessions see each other's calls
+        self._every_channel = every_channel  # False: only this session's calls (cheaper)
+        self._mine: set[str] = set()
         self._unsubscribe = [
             session.on_event(name, self._route)
             for name in ("AGIExecStart", "AsyncAGIEnd", "QueueCallerJoin", "AgentConnect")
@@ -243,39 +263,49 @@ class Callers:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def connected(cls, link: AmiLinkSettings) -> AsyncIterator[Callers]:
+    async def connected(
+        cls, link: AmiLinkSettings, *, every_channel: bool = True, key_sessions: int = 0
+    ) -> AsyncIterator[Callers]:
         session = AmiSession(
-            replace(link, events="call,agi,agent", event_filters=cls.FILTERS, action_timeout=15.0)
+            replace(link, events="call,agi,agent", event_filters=cls.FILTERS, action_timeout=30.0)
         )
-        await session.connect()
+        keys = [
+            AmiSession(replace(link, events="off", event_filters=(), action_timeout=30.0))
+            for _ in range(key_sessions)
+        ]
         try:
-            yield cls(session)
+            for each in (session, *keys):
+                await each.connect()
+            yield cls(session, every_channel=every_channel, key_sessions=keys)
         finally:
-            await session.close()
+            for each in (session, *keys):
+                await each.close()
 
     def _route(self, event: AmiEvent) -> None:
         channel = getattr(event, "channel", "")
-        if channel:
+        if channel and (self._every_channel or channel in self._mine):
             self._boxes[channel].put_nowait(event)
 
     def _started(self, event: AmiEvent) -> None:
         if isinstance(event, AsyncAgiStart) and event.caller_name in self._starts:
+            self._mine.add(event.channel)
             future = self._starts.pop(event.caller_name)
             if not future.done():
                 future.set_result(event)
 
     async def dial(self, caller_id: str | None = "0912345678", timeout: float = 15.0) -> Caller:
         """Call the hotline and wait until the gateway may drive the call (AsyncAGIStart)."""
-        tag = f"sim-{next(self._tags)}"
+        tag = f"{self._prefix}{next(self._tags)}"
         started = asyncio.get_running_loop().create_future()
         self._starts[tag] = started
         caller = f'"{tag}" <{caller_id}>' if caller_id else f'"{tag}" <>'
-        response = await self.session.originate(
+        await self.session.originate(
             "Local/s@caller", context="hotline", exten="1022", caller_id=caller
         )
         async with asyncio.timeout(timeout):
             start = await started
-        return Caller(self, start.channel, start.uniqueid, self._boxes[start.channel], response)
+        box = self._boxes[start.channel]
+        return Caller(self, start.channel, start.uniqueid, box, next(self._next_key_session))
 
     async def dial_unanswered(self, caller_id: str = "0912345678") -> str:
         """Call the hotline without waiting for AGI (it may never come); the ;1 channel."""
@@ -297,6 +327,7 @@ class Callers:
 
     def forget(self, channel: str) -> None:
         self._boxes.pop(channel, None)
+        self._mine.discard(channel)
 
 
 class Caller:
@@ -308,10 +339,11 @@ class Caller:
         channel: str,
         unique_id: str,
         box: asyncio.Queue[AmiEvent],
-        response: object,
+        keys: AmiSession,
     ) -> None:
         self._callers = callers
         self.session = callers.session
+        self._keys = keys
         self.channel = channel
         self.unique_id = unique_id
         self._box = box
@@ -355,8 +387,9 @@ class Caller:
         for index, key in enumerate(keys):
             if index:
                 await asyncio.sleep(gap)
+            await self._keys.play_dtmf(self.channel, key, receive=True)
+            # Asterisk answers once the key is queued on the channel: the key is "pressed".
             self.last_key_at = time.monotonic()
-            await self.session.play_dtmf(self.channel, key, receive=True)
 
     async def until_heard(self, prompt_id: str, timeout: float = 20.0) -> Heard:
         """Let the IVR go on until it plays ``prompt_id`` (in any command)."""
@@ -380,10 +413,10 @@ class Caller:
 
     async def hang_up(self) -> None:
         """The caller puts the phone down (the far half of the Local channel hangs up)."""
-        await self.session.hangup(self.caller_half)
+        await self._keys.hangup(self.caller_half)
 
     async def variable(self, name: str) -> str:
-        return await self.session.get_var(name, self.channel)
+        return await self._keys.get_var(name, self.channel)
 
     def said(self) -> list[str]:
         """Every prompt id played so far, in order."""
