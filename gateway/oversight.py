@@ -45,6 +45,15 @@ class CallSource(Protocol):
     def on_call_ended(self, listener: Callable[[CallSummary], None]) -> Callable[[], None]: ...
 
 
+class LinkSource(Protocol):
+    """What the oversight needs from the AMI link (``ivr.ami.AmiSession``)."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    def on_link(self, callback: Callable[[bool], None]) -> Callable[[], None]: ...
+
+
 @dataclass
 class Oversight:
     metrics: Metrics
@@ -54,13 +63,24 @@ class Oversight:
     recorder: Recorder
     bus: EscalationBus
     clock: Clock
+    health: Health
     console: Console | None = None
     console_app: web.Application | None = None
 
-    def observe_hotline(self, dispatcher: CallSource) -> None:
-        """Count and record the hotline's calls (the composition root calls this once)."""
+    def observe_hotline(self, dispatcher: CallSource, ami: LinkSource | None = None) -> None:
+        """Count and record the hotline's calls, and report the AMI link as ``ami`` on the
+        health board (``/readyz``, ``statusgw_link_up``). The composition root calls this
+        once, with the dispatcher it built on ``bus``."""
         self.metrics.watch_calls(lambda: dispatcher.calls)
         dispatcher.on_call_ended(self._call_ended)
+        if ami is not None:
+            self.health.register("ami", required=False, detail="connecting")
+            ami.on_link(self._ami_link)
+            if ami.connected:
+                self._ami_link(True)
+
+    def _ami_link(self, up: bool) -> None:
+        self.health.report("ami", up, "logged in" if up else "reconnecting")
 
     def _call_ended(self, summary: CallSummary) -> None:
         self.metrics.call_ended(summary.outcome.value)
@@ -125,7 +145,7 @@ async def start_oversight(
     build the console when it is enabled (the caller mounts ``console_app``)."""
     audit, calls, reports = _logs(store)
     recorder = Recorder(audit, calls)
-    oversight = Oversight(metrics, audit, calls, reports, recorder, bus, clock)
+    oversight = Oversight(metrics, audit, calls, reports, recorder, bus, clock, health)
     metrics.watch_health(health)
     metrics.watch_recorder(recorder.stats)
     metrics.watch_queue(lambda: len(bus.open_escalations()))
