@@ -25,12 +25,15 @@ from gateway.logging import configure_logging
 from gateway.lookup import LookupService
 from gateway.lookup_factory import build_lookup
 from gateway.metrics import Metrics
+from gateway.notifier import Notifier, PollSchedule
+from gateway.notify import NotifyPolicy, QuietHours
 from gateway.oversight import Oversight, start_oversight
 from gateway.settings import Settings
 from gateway.store import MemoryStore, MessageStore
 from ivr.escalation import EscalationBus
 from sms.commands import CommandGrammar
 from sms.limits import SmppConfig
+from sms.notify_replies import NotifyReplies
 from sms.pipeline import PipelineLimits, SmsPipeline
 from sms.replies import SmsReplies
 from sms.responder import Responder
@@ -57,6 +60,7 @@ class Gateway:
     metrics: Metrics = field(default_factory=Metrics)  # this gateway's own registry
     escalations: EscalationBus = field(default_factory=EscalationBus)  # hotline → console
     oversight: Oversight | None = None  # audit, call log, reports, console
+    notifier: Notifier | None = None  # status-change notifications (DK/HUY, webhook, polling)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[Closer] = field(default_factory=list)
 
@@ -170,6 +174,7 @@ async def start_gateway(settings: Settings, clock: Clock | None = None) -> Gatew
         texter=texter,
     )
     gateway._closers.append(gateway.oversight.close)
+    _start_store_jobs(gateway)
     if settings.smpp.enabled:
         _start_sms(gateway)
     if settings.http.enabled:
@@ -185,9 +190,65 @@ async def start_gateway(settings: Settings, clock: Clock | None = None) -> Gatew
     return gateway
 
 
+def build_notifier(
+    settings: Settings, store: MessageStore, lookup: LookupService, clock: Clock
+) -> Notifier:
+    """Notifications keep their subscriptions in the same store as the messages, so a
+    notice and its new state are written together."""
+    from gateway.subscriptions import MemorySubscriptions, SubscriptionStore
+
+    subscriptions: SubscriptionStore = MemorySubscriptions(store)
+    if not isinstance(store, MemoryStore):
+        from adapters.pg_notify import PgSubscriptions
+        from adapters.pg_store import PgStore
+
+        assert isinstance(store, PgStore)
+        subscriptions = PgSubscriptions(store)
+    notify = settings.notify
+    policy = NotifyPolicy(
+        QuietHours.parse(notify.quiet_hours, notify.timezone),
+        daily_cap=notify.daily_cap,
+        max_subscriptions=notify.max_subscriptions,
+        subscription_days=notify.subscription_days,
+    )
+    return Notifier(
+        store=subscriptions,
+        lookup=lookup,
+        policy=policy,
+        texts=NotifyReplies(sms_replies(settings)),
+        clock=clock,
+        schedule=PollSchedule(
+            notify.poll_interval, notify.poll_concurrency, notify.release_interval
+        ),
+    )
+
+
+def _start_store_jobs(gateway: Gateway) -> None:
+    """Notifications (when SMS is on) and, with PostgreSQL, the retention purge."""
+    settings, loop = gateway.settings, asyncio.get_running_loop()
+    if settings.smpp.enabled and settings.notify.enabled:
+        gateway.notifier = build_notifier(settings, gateway.store, gateway.lookup, gateway.clock)
+        gateway._tasks.append(loop.create_task(gateway.notifier.run(), name="notify"))
+    if not isinstance(gateway.store, MemoryStore):
+        from adapters.pg_notify import PgRetention, RetentionPolicy
+        from adapters.pg_store import PgStore
+
+        assert isinstance(gateway.store, PgStore)
+        store = settings.store
+        policy = RetentionPolicy(
+            store.retention_days,
+            store.audit_retention_days,
+            store.dedup_window,
+            store.retention_interval,
+        )
+        retention = PgRetention(gateway.store, policy, gateway.clock)
+        gateway._tasks.append(loop.create_task(retention.run(), name="retention"))
+
+
 def _start_sms(gateway: Gateway) -> None:
     settings = gateway.settings
     responder = build_responder(settings, gateway.lookup, gateway.clock)
+    responder.subscriptions = gateway.notifier
     owner = f"{socket.gethostname()}:{os.getpid()}"
     pipeline = SmsPipeline(
         gateway.store, responder, gateway.clock, pipeline_limits(settings), owner
@@ -226,6 +287,11 @@ async def _start_http(gateway: Gateway) -> None:
         reports=oversight.reports if oversight else None,
         console=oversight.console_app if oversight else None,
     )
+    if gateway.notifier is not None:
+        from gateway.http.events import add_event_routes
+
+        codes = CodeGrammar(settings.codes.other_schemes)
+        add_event_routes(app, gateway.notifier, settings.notify, gateway.clock, codes)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http.host, settings.http.port)

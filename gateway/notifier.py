@@ -154,7 +154,9 @@ class Notifier:
         )
         if pending:
             self._news.set()
-        self._log.info(
+        # A poll that finds nothing new is the common case: not worth a line each time.
+        quiet = not pending and change.origin is ChangeOrigin.POLL
+        (self._log.debug if quiet else self._log.info)(
             "notify.change",
             code=change.code,
             status=change.status.value,
