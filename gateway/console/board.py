@@ -13,7 +13,9 @@ A call's life on the board, and the event that moves it:
   nothing when a phone stops ringing unanswered, so a ring counts for ``RING_SECONDS`` only
   (the queue rings again and says so).
 - ``CONNECTED`` stays on the answering operator's screen after the queue lets go of the call
-  (``LEFT`` follows every answer), so they can add notes and text the caller; they close it.
+  (``LEFT`` comes with every answer), so they can add notes and text the caller; they close
+  it. Asterisk may send that ``LEFT`` just *before* the answer: an answer revives a call that
+  left.
 - Calls that are gone are kept a while (``RECENT_KEEP``) for the call page and notes.
 """
 
@@ -110,7 +112,7 @@ class Board:
             while len(self.live) > MAX_LIVE:
                 self._retire(next(iter(self.live)))
             return self._changed()
-        call = self.live.get(event.call_id)
+        call = self.live.get(event.call_id) or self._left_then_answered(event)
         if call is None:
             return False
         moved = _move(call, event)
@@ -120,6 +122,19 @@ class Board:
         if moved.state in (CallState.ABANDONED, CallState.LEFT, CallState.ANSWERED_ELSEWHERE):
             self._retire(call.call_id)
         return self._changed()
+
+    def _left_then_answered(self, event: QueueProgress) -> LiveCall | None:
+        """Asterisk may report a caller leaving the queue just before the answer that took
+        them out of it: an answer brings a call that "left" back to the board."""
+        call = self.recent.get(event.call_id)
+        if (
+            call is None
+            or call.state is not CallState.LEFT
+            or event.stage is not QueueStage.ANSWERED
+        ):
+            return None
+        del self.recent[event.call_id]
+        return call
 
     def close(self, call_id: str, member: str | None, now: datetime) -> bool:
         """The operator who took the call is done with it."""

@@ -80,6 +80,17 @@ def test_the_answering_operator_keeps_the_call_until_closing_it() -> None:
     assert found is not None and found.state is CallState.CLOSED
 
 
+def test_an_answer_reported_after_leaving_the_queue_still_connects() -> None:
+    # Asterisk 22 sends QueueCallerLeave just before AgentConnect for the same call.
+    board = Board()
+    board.apply(escalation())
+    board.apply(progress(QueueStage.RINGING, 1, operator="Desk 1"))
+    board.apply(progress(QueueStage.LEFT, 2, position=1))
+    assert board.waiting() == []
+    assert board.apply(progress(QueueStage.ANSWERED, 2, operator="Desk 1", hold_time=1))
+    assert [c.state for c in board.for_member("Desk 1", at(3))] == [CallState.CONNECTED]
+
+
 def test_an_abandoned_call_leaves_the_board_but_stays_findable() -> None:
     board = Board()
     board.apply(escalation())
