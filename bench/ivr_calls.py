@@ -10,7 +10,8 @@ status prompt is its dossier's status, and the channel carries its dossier and o
 ``read``. Reported: correct calls, and the time from the caller's last key (the 1, taken when
 the key is sent) to the status audio starting (Asterisk's ``AGIExecStart`` of the status
 prompt, taken when the caller sees it). The gateway runs in a process of its own, as in
-production; the callers, the gateway and Asterisk share this machine.
+production; the callers, the gateway and Asterisk share this machine, so each row also gives
+the load average: a busy machine makes every figure worse.
 
 Without ``--port`` the test Asterisk is started from the cached root (AMI port 5038, the one
 the test suite uses: do not run the suite at the same time).
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -125,6 +127,7 @@ async def round_of(link: AmiLinkSettings, calls: int) -> dict[str, object]:
         "p95_ms": round(percentile(latencies, 0.95) * 1000) if latencies else None,
         "max_ms": round(max(latencies) * 1000) if latencies else None,
         "wall_s": round(wall, 1),
+        "load_1min": round(os.getloadavg()[0], 1),  # others' work on this machine skews it
     }
     if failures:
         row["first_failures"] = sorted(set(failures))[:3]

@@ -177,6 +177,8 @@ async def start_gateway(settings: Settings, clock: Clock | None = None) -> Gatew
     _start_store_jobs(gateway)
     if settings.smpp.enabled:
         _start_sms(gateway)
+    if settings.ami.enabled:
+        await _start_hotline(gateway, texter)
     if settings.http.enabled:
         await _start_http(gateway)
     _log.info(
@@ -271,6 +273,45 @@ async def _report_smpp(health: Health, client: SmppClient) -> None:
         state = client.state
         health.report("smpp", state is ClientState.BOUND, state.value)
         await asyncio.sleep(1.0)
+
+
+async def _start_hotline(gateway: Gateway, texter: OutboxTexter | None) -> None:
+    """The hotline: one AMI link, the dialogue on every call it owns, escalations to the bus.
+
+    It speaks the catalogue ``statusgw prompts build`` renders from the same settings. A
+    refused or unreachable AMI is a start-up error (exit 69) naming the host, not a retry loop.
+    """
+    from ivr.ami import AmiError, AmiLinkSettings, AmiSession
+    from ivr.dispatcher import EVENT_FILTERS
+    from ivr.hotline import build_hotline
+    from ivr.ports import NoTexter
+    from prompts.catalog import build_catalogue
+    from prompts.cli import render_config
+
+    settings = gateway.settings
+    a = settings.ami
+    ami = AmiSession(
+        AmiLinkSettings(a.host, a.port, a.username, a.secret, event_filters=EVENT_FILTERS)
+    )
+    try:
+        await ami.connect()
+    except AmiError as exc:
+        raise ConnectionError(str(exc)) from None
+    prompts = render_config(settings)
+    hotline = build_hotline(
+        settings,
+        ami=ami,
+        lookup=gateway.lookup,
+        catalogue=build_catalogue(prompts.agencies, prompts.style),
+        clock=gateway.clock,
+        texter=texter or NoTexter(),
+        bus=gateway.escalations,
+        style=prompts.style,
+    )
+    if gateway.oversight is not None:
+        gateway.oversight.observe_hotline(hotline.dispatcher, ami)
+    await hotline.start()
+    gateway._closers += [ami.close, hotline.stop]  # closed in reverse: drain calls, then log off
 
 
 async def _start_http(gateway: Gateway) -> None:

@@ -31,6 +31,7 @@ from ivr.ownership import Ownership, PostgresOwnership, SoleOwner
 from ivr.ports import ResultTexter, VoiceLookup
 from ivr.script import CatalogueScript
 from prompts.catalog import Catalogue
+from prompts.speech import DEFAULT_STYLE, SpeechStyle
 
 log = structlog.get_logger(__name__)
 
@@ -116,13 +117,14 @@ def build_hotline(
     clock: Clock,
     texter: ResultTexter,
     bus: EscalationBus,
+    style: SpeechStyle = DEFAULT_STYLE,
 ) -> Hotline:
     ivr = settings.ivr
     hours = OperatorHours.parse(ivr.operator_hours, ivr.timezone, ivr.closed_days)
     dispatcher = Dispatcher(
         ami=ami,
         lookup=lookup,
-        script=CatalogueScript(catalogue, timezone=hours.timezone),
+        script=CatalogueScript(catalogue, style, timezone=hours.timezone),
         hours=hours,
         clock=clock,
         bus=bus,

@@ -19,8 +19,10 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from gateway.app import start_gateway
 from gateway.dossier import Status
 from gateway.ports import SourceError
+from gateway.settings import build_settings
 from ivr import limits
 from ivr.ami import AgentConnect, AmiLinkSettings, AmiSession, QueueCallerJoin
 from ivr.call import CallSummary, Outcome
@@ -29,11 +31,13 @@ from ivr.heartbeat import HEARTBEAT_VARIABLE, MAX_AGE_VARIABLE
 from ivr.hotline import Hotline
 from ivr.ownership import PostgresOwnership
 from prompts.catalog import build_catalogue
+from prompts.cli import render_config
 from tests.support.asterisk import SOUNDS, Asterisk
 from tests.support.fake_ami import eventually
 from tests.support.hotline import (
     FAST_POLICY,
     NEVER_OPEN,
+    SOUND_PREFIX,
     Caller,
     Callers,
     HotlineGateway,
@@ -492,3 +496,44 @@ async def test_losing_the_lock_connection_loses_ownership() -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_the_gateway_as_run_answers_the_hotline(
+    asterisk: Asterisk, callers: Callers, tmp_path: Path
+) -> None:
+    """``statusgw run`` with ``[ami] enabled``: the composition root's hotline serves a call."""
+    settings = build_settings(
+        {
+            "ami": {
+                "enabled": True,
+                "host": asterisk.host,
+                "port": asterisk.port,
+                "username": asterisk.username,
+                "secret": asterisk.secret,
+            },
+            "ivr": {"operator_hours": ["daily 00:00-24:00"], "heartbeat_interval": 1.0},
+            "prompts": {"sound_prefix": SOUND_PREFIX, "dir": str(tmp_path)},
+        }
+    )
+    prompts = render_config(settings)
+    base = install_prompt_sounds(
+        asterisk.root / SOUNDS, build_catalogue(prompts.agencies, prompts.style)
+    )
+    gateway = await start_gateway(settings)
+    try:
+        async with asyncio.timeout(10):  # the owner's first heartbeat opens the hotline
+            while not await callers.session.get_var(HEARTBEAT_VARIABLE):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        caller = await callers.dial(STRANGER)  # the sample's second dossier is this caller's
+        offer = await caller.answer("1")
+        assert offer.prompts[:2] == ("ivr/greeting", "ivr/found_for_caller")
+        status = await caller.prompt()
+        assert status.prompts[:2] == ("ivr/status_is", "status/result_ready")
+        assert await caller.variable("STATUSGW_DOSSIER") == "000.00.22.H29-240101-0002"
+        await caller.hang_up()
+        await caller.until_end()
+    finally:
+        await gateway.stop()
+        remove_prompt_sounds(base)
+    # A gateway that stopped empties its heartbeat: callers go straight to the operators.
+    assert await callers.session.get_var(HEARTBEAT_VARIABLE) == ""
