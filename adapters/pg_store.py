@@ -82,6 +82,37 @@ class PgStoreConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class _Claim:
+    owner: str
+    limit: int
+    lease: float
+
+
+_CLAIM_MO = """
+    UPDATE mo SET claimed_by = $1, claimed_until = now() + make_interval(secs => $3),
+                  claims = claims + 1
+    WHERE id IN (
+        SELECT id FROM mo
+        WHERE answered_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+        ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+    RETURNING id, sender, destination, body, received_at
+"""
+
+_CLAIM_REPLIES = """
+    UPDATE outbox o SET state = 'sending', claimed_by = $1,
+           claimed_until = now() + make_interval(secs => $3),
+           reclaims = o.reclaims + (o.state = 'sending')::int,
+           attempts = o.attempts + (o.state = 'sending')::int
+    WHERE id IN (
+        SELECT id FROM outbox
+        WHERE state IN ('queued', 'sending') AND due_at <= now()
+          AND (state = 'queued' OR claimed_until < now())
+        ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+    RETURNING id, mo_id, destination, body, attempts, created_at
+"""
+
+
+@dataclass(frozen=True, slots=True)
 class _Answer:
     mo_id: int
     replies: tuple[ReplyDraft, ...]
@@ -146,6 +177,12 @@ class PgStore:
         self._retries: GroupCommit[_Retry, None] = self._group(self._flush_retries)
         self._failed: GroupCommit[_Retry, None] = self._group(self._flush_failed)
         self._receipts: GroupCommit[_Receipt, None] = self._group(self._flush_receipts)
+        self._mo_claims: GroupCommit[_Claim, list[asyncpg.Record]] = self._group(
+            self._flush_mo_claims
+        )
+        self._reply_claims: GroupCommit[_Claim, list[asyncpg.Record]] = self._group(
+            self._flush_reply_claims
+        )
         self._listener = asyncio.create_task(self._listen(), name="pg-store-listen")
         self._renewer = asyncio.create_task(self._renew_leases(), name="pg-store-leases")
 
@@ -161,22 +198,7 @@ class PgStore:
 
     async def claim_mo(self, owner: str, limit: int, lease: float) -> list[StoredMo]:
         self._owners[owner] = max(lease, self._owners.get(owner, 0.0))
-        rows = await self._fetch(
-            """
-            UPDATE mo SET claimed_by = $1, claimed_until = now() + make_interval(secs => $3),
-                          claims = claims + 1
-            WHERE id IN (
-                SELECT id FROM mo
-                WHERE answered_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
-                ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-            RETURNING id, sender, destination, body, received_at, claims
-            """,
-            owner,
-            limit,
-            lease,
-        )
-        rows.sort(key=lambda row: int(row["id"]))
-        self._held_mo.update(int(row["id"]) for row in rows)
+        rows = await self._mo_claims.add(_Claim(owner, limit, lease))
         return [
             StoredMo(
                 str(row["id"]), row["sender"], row["destination"], row["body"], row["received_at"]
@@ -195,25 +217,7 @@ class PgStore:
 
     async def claim_replies(self, owner: str, limit: int, lease: float) -> list[OutboundSms]:
         self._owners[owner] = max(lease, self._owners.get(owner, 0.0))
-        rows = await self._fetch(
-            """
-            UPDATE outbox o SET state = 'sending', claimed_by = $1,
-                   claimed_until = now() + make_interval(secs => $3),
-                   reclaims = o.reclaims + (o.state = 'sending')::int,
-                   attempts = o.attempts + (o.state = 'sending')::int
-            WHERE id IN (
-                SELECT id FROM outbox
-                WHERE state IN ('queued', 'sending') AND due_at <= now()
-                  AND (state = 'queued' OR claimed_until < now())
-                ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-            RETURNING id, mo_id, destination, body, attempts, created_at
-            """,
-            owner,
-            limit,
-            lease,
-        )
-        rows.sort(key=lambda row: int(row["id"]))
-        self._held_replies.update(int(row["id"]) for row in rows)
+        rows = await self._reply_claims.add(_Claim(owner, limit, lease))
         return [
             OutboundSms(
                 str(row["id"]),
@@ -225,6 +229,31 @@ class PgStore:
             )
             for row in rows
         ]
+
+    # Claims from many workers (a sender asks for one reply at a time) are made together:
+    # one statement claims for all of them, and the rows are dealt out in order.
+
+    async def _flush_mo_claims(self, batch: Sequence[_Claim]) -> list[list[asyncpg.Record]]:
+        return await self._deal(batch, _CLAIM_MO, self._held_mo)
+
+    async def _flush_reply_claims(self, batch: Sequence[_Claim]) -> list[list[asyncpg.Record]]:
+        return await self._deal(batch, _CLAIM_REPLIES, self._held_replies)
+
+    async def _deal(
+        self, batch: Sequence[_Claim], sql: str, held: set[int]
+    ) -> list[list[asyncpg.Record]]:
+        dealt: list[list[asyncpg.Record]] = [[] for _ in batch]
+        groups: dict[tuple[str, float], list[int]] = {}
+        for index, claim in enumerate(batch):
+            groups.setdefault((claim.owner, claim.lease), []).append(index)
+        for (owner, lease), members in groups.items():
+            total = sum(batch[i].limit for i in members)
+            rows = await self._fetch(sql, owner, total, lease)
+            rows.sort(key=lambda row: int(row["id"]))
+            held.update(int(row["id"]) for row in rows)
+            for index in members:
+                dealt[index], rows = rows[: batch[index].limit], rows[batch[index].limit :]
+        return dealt
 
     async def reply_sent(self, reply_id: str, message_ids: Sequence[str]) -> None:
         try:
@@ -261,6 +290,8 @@ class PgStore:
         self._closing = True
         self._work.set()
         for batcher in (
+            self._mo_claims,
+            self._reply_claims,
             self._save,
             self._answers,
             self._enqueues,
