@@ -45,6 +45,7 @@ from gateway.store import ReplyDraft
 from gateway.subscriptions import AddResult, SubscriptionStore
 
 RELEASE_BATCH = 200
+PURGE_INTERVAL = 3600.0  # seconds between purges of expired subscriptions
 POLL_PAGE = 500
 
 
@@ -235,9 +236,14 @@ class Notifier:
                 group.create_task(self._poll_loop())
 
     async def _release_loop(self) -> None:
+        purged_at: float | None = None
         while True:
             try:
                 await self.release_due()
+                now = self._clock.monotonic()
+                if purged_at is None or now - purged_at >= PURGE_INTERVAL:
+                    purged_at = now
+                    await self.purge_expired()  # subscriptions past subscription_days
             except Exception as exc:  # a store outage must not end notifications for good
                 self._log.warning("notify.release_failed", error=str(exc))
             with contextlib.suppress(TimeoutError):

@@ -22,8 +22,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from aiohttp import web
@@ -32,7 +33,6 @@ from gateway.clock import Clock
 from gateway.codes import CodeGrammar
 from gateway.dossier import Status
 from gateway.errors import AuthRequiredError, InvalidApiKeyError, InvalidInputError
-from gateway.notifier import Notifier
 from gateway.notify import ChangeOrigin, StatusChange
 from gateway.settings import NotifySettings
 
@@ -41,6 +41,12 @@ MAX_EVENTS = 1000
 MAX_BODY = 256 * 1024
 SIGNATURE_HEADER = "X-Statusgw-Signature"
 TIMESTAMP_HEADER = "X-Statusgw-Timestamp"
+
+
+class ChangeSink(Protocol):
+    """Where reported changes go (:class:`gateway.notifier.Notifier`)."""
+
+    async def report_many(self, changes: Sequence[StatusChange]) -> int: ...
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -130,7 +136,7 @@ def _event(item: Any, index: int, grammar: CodeGrammar, received_at: datetime) -
 
 def add_event_routes(
     app: web.Application,
-    notifier: Notifier,
+    notifier: ChangeSink,
     settings: NotifySettings,
     clock: Clock,
     grammar: CodeGrammar | None = None,
