@@ -25,6 +25,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": {
             "/v1/dossiers/{code}": {"get": _dossier_operation()},
+            "/v1/reports": {"get": _report_operation()},
             "/healthz": {
                 "get": {
                     "summary": "The process answers",
@@ -56,6 +57,54 @@ def openapi_document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer"},
             },
             "schemas": _schemas(),
+        },
+    }
+
+
+def _report_operation() -> dict[str, Any]:
+    day = "YYYY-MM-DD (a local day) or an ISO 8601 time"
+    return {
+        "summary": "Lookups, hotline calls and the operators' queue over a period",
+        "description": (
+            "Lookups per channel, outcome, status and agency; the not-found rate; calls by "
+            "outcome, containment (answered by the IVR itself) and escalations by reason; "
+            "answered and abandoned queue calls, abandonment, waits; the senders refused most "
+            "by the rate limits, masked. At most 366 days."
+        ),
+        "operationId": "getReport",
+        "security": [{"apiKey": []}, {"bearer": []}],
+        "parameters": [
+            {
+                "name": "from",
+                "in": "query",
+                "required": True,
+                "description": day,
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "to",
+                "in": "query",
+                "required": False,
+                "description": f"{day}; a day is included; default: now",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "format",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "The report (CSV: one figure a row, section,key,value)",
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            },
+            "400": _problem("The period is not valid"),
+            "401": _problem("No API key, or an unknown one"),
         },
     }
 
