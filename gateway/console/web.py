@@ -73,6 +73,7 @@ SUPERVISOR_TICK = 15.0
 FIGURES_TTL = 10.0  # seconds today's figures are reused between renders
 MAX_FORM_BYTES = 8192
 HASHING_AT_ONCE = 4  # scrypt is memory- and CPU-hungry: sign-ins hash a few at a time
+STREAMS_PER_USER = 8  # live pages one person may keep open (tabs, screens)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
 VIETNAM_OFFSET_S = 7 * 3600
@@ -477,6 +478,9 @@ class Console:
         view = request.query.get("view", "calls")
         if view == "supervisor" and not viewer.supervisor:
             return web.Response(status=403, text="supervisors only")
+        user = viewer.session.user
+        if sum(1 for s in self._streams if s.user == user) >= STREAMS_PER_USER:
+            return web.Response(status=429, text="too many live pages open")
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream; charset=utf-8",
