@@ -29,7 +29,7 @@ from gateway.notifier import Notifier, PollSchedule
 from gateway.notify import NotifyPolicy, QuietHours
 from gateway.oversight import Oversight, start_oversight
 from gateway.settings import Settings
-from gateway.store import MemoryStore, MessageStore
+from gateway.store import MemoryStore, MessageStore, StoreUnavailable
 from ivr.escalation import EscalationBus
 from sms.commands import CommandGrammar
 from sms.limits import SmppConfig
@@ -350,7 +350,7 @@ async def serve(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         gateway = await start_gateway(settings)
-    except OSError as exc:
+    except (OSError, StoreUnavailable) as exc:  # a peer we cannot run without is away
         _log.error("start_failed", error=str(exc))
         return 69
     await stop.wait()
