@@ -47,7 +47,7 @@ from gateway.console.auth import (
     parse_users,
     verify_password,
 )
-from gateway.console.board import Board
+from gateway.console.board import Board, LiveCall
 from gateway.lookup import Channel, LookupRequest, LookupService, Outcome
 from gateway.operations import MAX_NOTE_CHARS, CallLog, CallNote, NoteRefused
 from gateway.reports import (
@@ -374,7 +374,7 @@ class Console:
             self._wake_all()
         raise web.HTTPSeeOther(f"{PREFIX}/")
 
-    def _call_or_404(self, request: web.Request) -> Any:
+    def _call_or_404(self, request: web.Request) -> LiveCall:
         call = self.board.find(request.match_info["call_id"])
         if call is None:
             raise web.HTTPSeeOther(f"{PREFIX}/")
