@@ -101,7 +101,12 @@ async def test_kill_9_in_the_middle_of_a_load_loses_no_answer(
     try:
         # Killed while MO still arrive and replies leave: both kinds of work are in flight.
         stored = f"SELECT count(*) FROM {schema}.mo"
-        await until(lambda: _at_least(url, stored, LOAD_N // 6), what="a sixth stored")
+        sending = f"SELECT count(*) FROM {schema}.outbox WHERE state = 'sending'"
+
+        async def both_in_flight() -> bool:
+            return await _at_least(url, stored, LOAD_N // 6) and await _at_least(url, sending, 1)
+
+        await until(both_in_flight, what="a sixth stored and replies being sent")
         await first.kill()
         in_flight = await scalar(
             url,
