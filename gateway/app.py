@@ -86,7 +86,7 @@ class Gateway:
 
 async def build_store(settings: Settings, clock: Clock) -> MessageStore:
     if settings.store.url.startswith("memory://"):
-        return MemoryStore(clock)
+        return MemoryStore(clock, dedup_window=settings.store.dedup_window)
     from adapters.pg_store import PgStoreConfig, open_pg_store
 
     return await open_pg_store(PgStoreConfig.from_settings(settings.store))
