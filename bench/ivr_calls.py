@@ -3,15 +3,18 @@
     .venv/bin/python bench/ivr_calls.py [--calls 100,200,400,800]
     .venv/bin/python bench/ivr_calls.py --port 5039 --root /path/to/root   # an Asterisk already up
 
-For each N, N callers dial 1022 at once and stay on the line together. Each keys in its own
-dossier's code (a distinct dossier per caller, so a mixed-up answer is caught), confirms it
-with 1, and waits for the status. A call is correct when the read-back has its digits, the
-status prompt is its dossier's status, and the channel carries its dossier and outcome
-``read``. Reported: correct calls, and the time from the caller's last key (the 1, taken when
-the key is sent) to the status audio starting (Asterisk's ``AGIExecStart`` of the status
-prompt, taken when the caller sees it). The gateway runs in a process of its own, as in
-production; the callers, the gateway and Asterisk share this machine, so each row also gives
-the load average: a busy machine makes every figure worse.
+For each N, N callers dial 1022 (at once, or spread over ``--ramp`` seconds) and stay on the
+line together until every one has heard its status (``peak_calls`` counts them then). Each
+keys in its own dossier's code (a distinct dossier per caller, so a mixed-up answer is
+caught), confirms it with 1, and waits for the status. A call is correct when the read-back
+has its digits, the status prompt is its dossier's status, the channel carries its dossier
+and outcome ``read``, and it is still up when all are served. Reported: correct calls, and
+the time from the caller's last key (the 1, taken when Asterisk has queued it on the channel)
+to the status audio starting (Asterisk's ``AGIExecStart`` of the status prompt, taken when
+the caller sees it). With no ramp every caller presses that key within the same moment: the
+worst burst Asterisk can get. The gateway runs in a process of its own, as in production;
+the callers, the gateway and Asterisk share this machine, so each row also gives the load
+average: a busy machine makes every figure worse.
 
 Without ``--port`` the test Asterisk is started from the cached root (AMI port 5038, the one
 the test suite uses: do not run the suite at the same time).
@@ -28,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -53,7 +56,8 @@ from tests.support.lookup_fakes import dossier
 # Real-life digit timeouts; prompts as short tones so a round takes seconds, not minutes.
 KEY_SESSIONS = 16  # AMI sessions (no events) the callers' keys are spread over
 CALLERS_PER_KEY_SESSION = 25
-POLICY = CallPolicy(first_digit_timeout=8.0, inter_digit_timeout=3.0, menu_timeout=6.0)
+# The menu waits long: callers hold there until every caller of the round has been served.
+POLICY = CallPolicy(first_digit_timeout=8.0, inter_digit_timeout=3.0, menu_timeout=120.0)
 
 
 def code_for(index: int) -> str:
@@ -73,10 +77,28 @@ class CallResult:
     detail: str = ""
 
 
-async def one_caller(callers: Callers, index: int) -> CallResult:
+@dataclass
+class Round:
+    """What every caller of one round shares: when to dial, and when all are on the line."""
+
+    calls: int
+    ramp: float  # seconds over which the callers dial (0: all at once, in lockstep)
+    heard: int = 0
+    everyone_heard: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)  # after the count
+    peak: int = 0  # calls up at the same moment, counted when the last caller heard its status
+
+    def one_more_heard(self) -> None:
+        self.heard += 1
+        if self.heard == self.calls:
+            self.everyone_heard.set()
+
+
+async def one_caller(callers: Callers, index: int, round_: Round) -> CallResult:
     code = code_for(index)
     digits = digits_of(code)
     caller: Caller | None = None
+    await asyncio.sleep(round_.ramp * index / round_.calls)
     try:
         caller = await callers.dial("0987654321", timeout=120)
         await caller.answer(digits + "#", timeout=120)
@@ -97,8 +119,15 @@ async def one_caller(callers: Callers, index: int) -> CallResult:
             problems.append(f"STATUSGW_DOSSIER={dossier_var}")
         if (outcome := await caller.variable("STATUSGW_OUTCOME")) != "read":
             problems.append(f"STATUSGW_OUTCOME={outcome}")
+        # Stay on the line (at the menu) until every caller has heard its status: then all
+        # N calls are up at once, however the dialling was spread.
+        round_.one_more_heard()
+        await asyncio.wait_for(round_.release.wait(), timeout=300)
+        if caller.ended:
+            problems.append("the call ended before every caller was served")
         return CallResult(not problems, latency, "; ".join(problems))
-    except (AssertionError, TimeoutError, Exception) as exc:
+    except Exception as exc:
+        round_.one_more_heard()  # a failed caller must not hold the others
         return CallResult(False, None, f"{type(exc).__name__}: {exc}"[:200])
     finally:
         if caller is not None:
@@ -112,16 +141,26 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
-async def round_of(link: AmiLinkSettings, calls: int) -> dict[str, object]:
+async def round_of(
+    link: AmiLinkSettings, asterisk: Asterisk, calls: int, ramp: float
+) -> dict[str, object]:
     key_sessions = max(1, min(KEY_SESSIONS, calls // CALLERS_PER_KEY_SESSION))
+    round_ = Round(calls, ramp)
     async with Callers.connected(link, every_channel=False, key_sessions=key_sessions) as callers:
         started = time.monotonic()
-        results = await asyncio.gather(*(one_caller(callers, i) for i in range(calls)))
+        tasks = [asyncio.create_task(one_caller(callers, i, round_)) for i in range(calls)]
+        await round_.everyone_heard.wait()
+        loop = asyncio.get_running_loop()
+        round_.peak = len(await loop.run_in_executor(None, hotline_channels, asterisk))
+        round_.release.set()
+        results = await asyncio.gather(*tasks)
         wall = time.monotonic() - started
     latencies = [r.latency for r in results if r.latency is not None]
     failures = [r.detail for r in results if not r.correct]
     row: dict[str, object] = {
         "calls": calls,
+        "ramp_s": ramp,
+        "peak_calls": round_.peak,
         "correct": calls - len(failures),
         "p50_ms": round(statistics.median(latencies) * 1000) if latencies else None,
         "p95_ms": round(percentile(latencies, 0.95) * 1000) if latencies else None,
@@ -178,6 +217,11 @@ def stop_gateway(process: subprocess.Popen[str]) -> None:
         process.kill()
 
 
+def hotline_channels(asterisk: Asterisk) -> list[str]:
+    """The hotline halves of the simulated calls that are up now."""
+    return [name for name in asterisk.channels() if name.endswith(";1")]
+
+
 def wait_idle(asterisk: Asterisk) -> None:
     asterisk.hangup_all()
     deadline = time.monotonic() + 60
@@ -203,7 +247,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         for calls in sizes:
             wait_idle(asterisk)
-            row = asyncio.run(round_of(link, calls))
+            row = asyncio.run(round_of(link, asterisk, calls, args.ramp))
             rows.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
             if row["correct"] != calls and not args.keep_going:
@@ -231,6 +275,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5038)
     parser.add_argument("--root", default="", help="root of an Asterisk already running")
     parser.add_argument("--keep-going", action="store_true", help="run every size")
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=0.0,
+        help="seconds over which the callers dial (default 0: all at once, in lockstep);"
+        " every call stays up until all have heard their status",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--secret", default="", help=argparse.SUPPRESS)
     parser.add_argument("--dossiers", type=int, default=0, help=argparse.SUPPRESS)

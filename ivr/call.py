@@ -14,7 +14,8 @@ States, and the rule that forces each transition::
     OFFERING    1..n reads that dossier; # asks for a code; 0 is the operator
     ENTERING    digits then #, or a pause after the digits; too few digits is invalid input
       → CONFIRMING  every code is read back before it is looked up
-    CONFIRMING  1 looks it up, 2 enters it again
+    CONFIRMING  the lookup already runs while the read-back plays; 1 takes its answer (or
+                waits for it), 2 drops it and enters the code again
       → LOOKING_UP
     LOOKING_UP  "xin chờ" if the answer is slow, "busy" past the deadline
       → MENU      found (the status is read) or not found (said so)
@@ -235,6 +236,8 @@ class CallSession:
         self._escalation: EscalationReason | None = None
         self._last_step: list[Command] = []
         self._goodbye_after_sms = False
+        self._early: Answer | None = None  # a lookup answer that came during the read-back
+        self._prefetching = False
         self._caller = normalize_msisdn(env.caller) if env.caller else ""
 
     # --- events ---------------------------------------------------------------------------
@@ -277,23 +280,29 @@ class CallSession:
             return []
         if self.state is State.STARTING and isinstance(answer, PhoneMatches):
             return [CancelTimer(Timer.LOOKUP_DEADLINE), *self._greet(answer.views)]
+        if self.state is State.CONFIRMING and not isinstance(answer, PhoneMatches):
+            self._early = answer  # the read-back is still playing: keep it for the "1"
+            return []
         if self.state is not State.LOOKING_UP:
             return []
         stop = [CancelTimer(Timer.LOOKUP_DEADLINE), CancelTimer(Timer.WAIT_PROMPT)]
+        return stop + self._answered(answer)
+
+    def _answered(self, answer: Answer) -> list[Command]:
         match answer:
             case Found(view=view):
                 self._step("found")
-                return stop + self._present(_Result(view, self._entered))
+                return self._present(_Result(view, self._entered))
             case NotFound():
                 self._step("not-found")
-                return stop + self._present(_Result(None, self._entered))
+                return self._present(_Result(None, self._entered))
             case Ambiguous():
                 self._step("ambiguous")
                 self._tries = 0
-                return stop + self._enter(lead=Cue.ENTER_FULL_CODE)
+                return self._enter(lead=Cue.ENTER_FULL_CODE)
             case LookupFailed(rate_limited=limited):
                 self._step("rate-limited" if limited else "lookup-failed")
-                return stop + self._lookup_failed(busy=limited)
+                return self._lookup_failed(busy=limited)
         return []
 
     def on_timeout(self, timer: Timer) -> list[Command]:
@@ -403,7 +412,8 @@ class CallSession:
         self._tries = 0
         self.state = State.CONFIRMING
         self._step("confirm")
-        return self._collect_key(self._script.read_back(digits))
+        # Look it up while the read-back plays: a slow source then costs the caller nothing.
+        return self._prefetch() + self._collect_key(self._script.read_back(digits))
 
     def _confirm_keys(self, keys: Keys) -> list[Command]:
         key = keys.digits[:1]
@@ -413,19 +423,30 @@ class CallSession:
         if key == "2":
             self._step("confirm:2")
             self._tries = 0
+            self._ref += 1  # the prefetched answer is for the code being corrected
             return self._enter()
         cue = Cue.NO_INPUT if not key else Cue.INVALID_INPUT
         return self._retry(cue, self._script.read_back(self._entered))
 
-    def _look_up(self) -> list[Command]:
-        if self._lookups >= limits.MAX_LOOKUPS_PER_CALL:
-            self._step("lookup-budget")
-            return self._lookup_failed(busy=True)
+    def _prefetch(self) -> list[Command]:
+        self._early = None
+        self._prefetching = self._lookups < limits.MAX_LOOKUPS_PER_CALL
+        if not self._prefetching:
+            return []
         self._lookups += 1
         self._ref += 1
+        return [FindByDigits(self._ref, self._entered, self._caller or None)]
+
+    def _look_up(self) -> list[Command]:
+        """The caller confirmed: use the prefetched answer, or wait for it (within budgets)."""
+        if not self._prefetching:
+            self._step("lookup-budget")
+            return self._lookup_failed(busy=True)
         self.state = State.LOOKING_UP
+        early, self._early = self._early, None
+        if early is not None:
+            return self._answered(early)
         return [
-            FindByDigits(self._ref, self._entered, self._caller or None),
             StartTimer(Timer.WAIT_PROMPT, self._policy.wait_prompt_after),
             StartTimer(Timer.LOOKUP_DEADLINE, self._policy.lookup_deadline),
         ]

@@ -144,9 +144,10 @@ class Call:
         return out
 
     def lookup(self) -> FindByDigits:
-        finds = [c for c in self.last if isinstance(c, FindByDigits)]
-        assert len(finds) == 1, self.last
-        return finds[0]
+        """The latest lookup asked for (it starts with the read-back, before the "1")."""
+        finds = [c for c in self.sent if isinstance(c, FindByDigits)]
+        assert finds, self.sent
+        return finds[-1]
 
     def escalation(self) -> Escalate:
         escalations = [c for c in self.last if isinstance(c, Escalate)]
@@ -158,8 +159,10 @@ class Call:
     def enter_and_confirm(self, digits: str = DIGITS) -> FindByDigits:
         self.press(digits)
         assert self.prompts() == (f"read-back:{digits}",)
+        request = self.lookup()
+        assert request in self.last  # looked up while the read-back plays
         self.press("1")
-        return self.lookup()
+        return request
 
     def find(self, found: DossierView | None = None) -> None:
         request = self.enter_and_confirm()
@@ -212,6 +215,40 @@ def test_found_dossier_is_read_with_the_menu_and_left_on_the_channel() -> None:
     assert variables[VAR_STATUS] == "processing"
     assert variables[VAR_OUTCOME] == "read"
     assert call.session.outcome is Outcome.READ
+
+
+def test_an_answer_ready_during_the_read_back_is_read_at_once() -> None:
+    call = Call()
+    call.press(DIGITS)
+    request = call.lookup()
+    assert call.answer(Found(request.ref, view())) == []  # the read-back goes on
+    call.press("1")
+    assert call.prompts() == (f"status:{CODE}:processing", "cue:menu")
+    assert not [c for c in call.last if isinstance(c, StartTimer)]  # nothing to wait for
+
+
+def test_an_answer_still_running_at_the_one_is_waited_for() -> None:
+    call = Call()
+    request = call.enter_and_confirm()
+    assert call.session.state is State.LOOKING_UP
+    assert StartTimer(Timer.LOOKUP_DEADLINE, limits.LOOKUP_DEADLINE) in call.last
+    call.answer(Found(request.ref, view()))
+    assert call.prompts()[0] == f"status:{CODE}:processing"
+
+
+def test_re_entering_drops_the_prefetched_answer() -> None:
+    call = Call()
+    call.press("12345678")
+    wrong = call.lookup()
+    call.answer(NotFound(wrong.ref))
+    call.press("2")
+    call.press(DIGITS)
+    right = call.lookup()
+    assert (right.digits, right.ref) == (DIGITS, wrong.ref + 2)
+    assert call.answer(NotFound(wrong.ref)) == []  # stale
+    call.answer(Found(right.ref, view()))
+    call.press("1")
+    assert call.prompts()[0] == f"status:{CODE}:processing"
 
 
 def test_typed_code_accepts_star_separators_and_an_entry_ended_by_a_pause() -> None:
@@ -584,7 +621,7 @@ def test_hangup_after_the_status_keeps_read() -> None:
 def test_recovery_asks_the_current_question_again() -> None:
     call = Call()
     call.press(DIGITS)
-    asked = call.last
+    asked = [c for c in call.last if isinstance(c, Collect)]  # not the lookup: it goes on
     assert call.session.recover() == asked
     call.press("1")
     assert call.session.recover() == []  # a lookup does not depend on the link
