@@ -12,9 +12,11 @@ and outcome ``read``, and it is still up when all are served. Reported: correct 
 the time from the caller's last key (the 1, taken when Asterisk has queued it on the channel)
 to the status audio starting (Asterisk's ``AGIExecStart`` of the status prompt, taken when
 the caller sees it). With no ramp every caller presses that key within the same moment: the
-worst burst Asterisk can get. The gateway runs in a process of its own, as in production;
-the callers, the gateway and Asterisk share this machine, so each row also gives the load
-average: a busy machine makes every figure worse.
+worst burst Asterisk can get. ``max_dead_air_ms`` is the longest silence the IVR left between
+two of its commands on any call (the wait for keys inside a prompt is not silence of ours).
+The gateway runs in a process of its own, as in production; the callers, the gateway and
+Asterisk share this machine, so each row also gives the load average: a busy machine makes
+every figure worse.
 
 Without ``--port`` the test Asterisk is started from the cached root (AMI port 5038, the one
 the test suite uses: do not run the suite at the same time).
@@ -75,6 +77,7 @@ class CallResult:
     correct: bool
     latency: float | None  # seconds from the last key to the status audio
     detail: str = ""
+    dead_air: float = 0.0  # longest silence between two commands of the IVR on this call
 
 
 @dataclass
@@ -125,7 +128,7 @@ async def one_caller(callers: Callers, index: int, round_: Round) -> CallResult:
         await asyncio.wait_for(round_.release.wait(), timeout=300)
         if caller.ended:
             problems.append("the call ended before every caller was served")
-        return CallResult(not problems, latency, "; ".join(problems))
+        return CallResult(not problems, latency, "; ".join(problems), caller.longest_gap)
     except Exception as exc:
         round_.one_more_heard()  # a failed caller must not hold the others
         return CallResult(False, None, f"{type(exc).__name__}: {exc}"[:200])
@@ -165,6 +168,7 @@ async def round_of(
         "p50_ms": round(statistics.median(latencies) * 1000) if latencies else None,
         "p95_ms": round(percentile(latencies, 0.95) * 1000) if latencies else None,
         "max_ms": round(max(latencies) * 1000) if latencies else None,
+        "max_dead_air_ms": round(max(r.dead_air for r in results) * 1000),
         "wall_s": round(wall, 1),
         "load_1min": round(os.getloadavg()[0], 1),  # others' work on this machine skews it
     }

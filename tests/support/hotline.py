@@ -36,6 +36,7 @@ from gateway.privacy import DossierView
 from ivr.agi import KEYS_VARIABLE
 from ivr.ami import (
     AgentConnect,
+    AgiExecEnd,
     AgiExecStart,
     AmiEvent,
     AmiLinkSettings,
@@ -230,6 +231,7 @@ class Callers:
 
     FILTERS = (
         "Event: AGIExecStart",
+        "Event: AGIExecEnd",
         "Event: AsyncAGIStart",
         "Event: AsyncAGIEnd",
         "Event: OriginateResponse",
@@ -257,7 +259,13 @@ class Callers:
         self._mine: set[str] = set()
         self._unsubscribe = [
             session.on_event(name, self._route)
-            for name in ("AGIExecStart", "AsyncAGIEnd", "QueueCallerJoin", "AgentConnect")
+            for name in (
+                "AGIExecStart",
+                "AGIExecEnd",
+                "AsyncAGIEnd",
+                "QueueCallerJoin",
+                "AgentConnect",
+            )
         ]
         self._unsubscribe.append(session.on_event("AsyncAGIStart", self._started))
 
@@ -351,6 +359,8 @@ class Caller:
         self.ended = False
         self.queue_events: list[AmiEvent] = []
         self.last_key_at: float | None = None
+        self.longest_gap = 0.0  # seconds between one AGI command's end and the next's start
+        self._ended_at: float | None = None
 
     @property
     def caller_half(self) -> str:
@@ -362,7 +372,12 @@ class Caller:
         if isinstance(event, AsyncAgiEnd):
             self.ended = True
         elif isinstance(event, AgiExecStart):
-            self.heard.append(Heard(event.command, time.monotonic()))
+            now = time.monotonic()
+            self.heard.append(Heard(event.command, now))
+            if self._ended_at is not None:
+                self.longest_gap = max(self.longest_gap, now - self._ended_at)
+        elif isinstance(event, AgiExecEnd):
+            self._ended_at = time.monotonic()
         elif isinstance(event, QueueCallerJoin | AgentConnect):
             self.queue_events.append(event)
         return event
