@@ -22,6 +22,7 @@ import pytest_asyncio
 from gateway.app import start_gateway
 from gateway.dossier import Status
 from gateway.ports import SourceError
+from gateway.privacy import DossierView
 from gateway.settings import build_settings
 from ivr import limits
 from ivr.ami import AgentConnect, AmiLinkSettings, AmiSession, QueueCallerJoin
@@ -30,8 +31,10 @@ from ivr.escalation import Escalation, QueueProgress, QueueStage
 from ivr.heartbeat import HEARTBEAT_VARIABLE, MAX_AGE_VARIABLE
 from ivr.hotline import Hotline
 from ivr.ownership import PostgresOwnership
+from ivr.script import CatalogueScript
 from prompts.catalog import build_catalogue
 from prompts.cli import render_config
+from prompts.speech import Spoken
 from tests.support.asterisk import SOUNDS, Asterisk
 from tests.support.fake_ami import eventually
 from tests.support.hotline import (
@@ -342,6 +345,28 @@ async def test_caller_hanging_up_mid_prompt_ends_the_session(
 
 
 # --- faults -----------------------------------------------------------------------------------
+
+
+class BrokenStatus(CatalogueScript):
+    """The words, except that saying a status fails (a bug, or a status nobody foresaw)."""
+
+    def status(self, view: DossierView) -> Spoken:
+        raise RuntimeError(f"cannot say {view.status}")
+
+
+async def test_a_failure_in_the_dialogue_sends_the_caller_to_the_operators(
+    link: AmiLinkSettings, callers: Callers
+) -> None:
+    script = BrokenStatus(build_catalogue())
+    async with hotline_gateway(link, DOSSIERS, script=script) as gateway:
+        summaries = ended_calls(gateway)
+        caller = await callers.dial(STRANGER)
+        await caller.answer(DIGITS + "#")
+        await caller.answer("1")
+        await caller.until(QueueCallerJoin)
+        assert await caller.variable("STATUSGW_OUTCOME") == "error"
+        await eventually(lambda: len(summaries) == 1)
+        assert summaries[0].outcome is Outcome.ERROR
 
 
 async def serve(caller: Caller, digits: str = DIGITS) -> str:

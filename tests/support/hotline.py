@@ -45,7 +45,7 @@ from ivr.ami import (
     AsyncAgiStart,
     QueueCallerJoin,
 )
-from ivr.call import CallPolicy
+from ivr.call import CallPolicy, Script
 from ivr.dispatcher import EVENT_FILTERS, Dispatcher
 from ivr.escalation import EscalationBus, EscalationEvent
 from ivr.heartbeat import Heartbeat
@@ -155,6 +155,7 @@ async def hotline_gateway(
     heartbeat_interval: float = 1.0,
     heartbeat_stale: int = 15,
     voice_deadline: float = 1.5,
+    script: Script | None = None,
 ) -> AsyncIterator[HotlineGateway]:
     """A running hotline; on exit it stops, empties the heartbeat and logs off.
 
@@ -171,7 +172,7 @@ async def hotline_gateway(
     dispatcher = Dispatcher(
         ami=ami,
         lookup=lookup,
-        script=CatalogueScript(catalogue),
+        script=script or CatalogueScript(catalogue),
         hours=OperatorHours.parse(operator_hours, "Asia/Ho_Chi_Minh"),
         clock=clock,
         bus=bus,
