@@ -288,23 +288,6 @@ class CallSession:
         stop = [CancelTimer(Timer.LOOKUP_DEADLINE), CancelTimer(Timer.WAIT_PROMPT)]
         return stop + self._answered(answer)
 
-    def _answered(self, answer: Answer) -> list[Command]:
-        match answer:
-            case Found(view=view):
-                self._step("found")
-                return self._present(_Result(view, self._entered))
-            case NotFound():
-                self._step("not-found")
-                return self._present(_Result(None, self._entered))
-            case Ambiguous():
-                self._step("ambiguous")
-                self._tries = 0
-                return self._enter(lead=Cue.ENTER_FULL_CODE)
-            case LookupFailed(rate_limited=limited):
-                self._step("rate-limited" if limited else "lookup-failed")
-                return self._lookup_failed(busy=limited)
-        return []
-
     def on_timeout(self, timer: Timer) -> list[Command]:
         if self.state in _FINISHED:
             return []
@@ -450,6 +433,24 @@ class CallSession:
             StartTimer(Timer.WAIT_PROMPT, self._policy.wait_prompt_after),
             StartTimer(Timer.LOOKUP_DEADLINE, self._policy.lookup_deadline),
         ]
+
+    def _answered(self, answer: Answer) -> list[Command]:
+        """What the answer to the confirmed code means for the caller."""
+        match answer:
+            case Found(view=view):
+                self._step("found")
+                return self._present(_Result(view, self._entered))
+            case NotFound():
+                self._step("not-found")
+                return self._present(_Result(None, self._entered))
+            case Ambiguous():
+                self._step("ambiguous")
+                self._tries = 0
+                return self._enter(lead=Cue.ENTER_FULL_CODE)
+            case LookupFailed(rate_limited=limited):
+                self._step("rate-limited" if limited else "lookup-failed")
+                return self._lookup_failed(busy=limited)
+        return []
 
     def _present(self, result: _Result) -> list[Command]:
         self._result = result
