@@ -424,3 +424,111 @@ def test_decoding_garbage_tlvs_after_a_valid_deliver_sm_raises_only_remote_proto
 ) -> None:
     with contextlib.suppress(RemoteProtocolError):
         codec.decode(header(CommandId.DELIVER_SM, SPEC_DELIVER_SM_BODY + tail, 1))
+
+
+# ---- the TLV-free fast paths against smpplib -------------------------------------------------
+
+VENDOR_TLV = b"\x14\x01\x00\x02\xab\xcd"  # unknown to smpplib: skipped, but it takes the slow path
+
+
+@st.composite
+def plain_submits(draw: st.DrawFn) -> SubmitSm:
+    """A submit_sm without TLVs, as the gateway sends every reply part."""
+    return SubmitSm(
+        destination_addr=draw(addresses),
+        short_message=draw(st.binary(max_size=254)),
+        data_coding=draw(octet),
+        esm_class=draw(octet),
+        registered_delivery=draw(octet),
+        source_addr=draw(addresses),
+        source_addr_ton=draw(octet),
+        source_addr_npi=draw(octet),
+        dest_addr_ton=draw(octet),
+        dest_addr_npi=draw(octet),
+        service_type=draw(
+            st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=5)
+        ),
+        protocol_id=draw(octet),
+        priority_flag=draw(octet),
+        validity_period=draw(st.sampled_from(["", "000001000000000R", "251231235959000+"])),
+    )
+
+
+@settings(max_examples=500)
+@given(plain_submits(), st.integers(0, 0xFFFFFFFF), st.integers(1, 0x7FFFFFFF))
+def test_submit_sm_without_tlvs_encodes_like_smpplib(
+    message: SubmitSm, status: int, sequence: int
+) -> None:
+    theirs = smpplib_encode(
+        "submit_sm",
+        sequence,
+        status,
+        service_type=message.service_type,
+        source_addr_ton=message.source_addr_ton,
+        source_addr_npi=message.source_addr_npi,
+        source_addr=message.source_addr,
+        dest_addr_ton=message.dest_addr_ton,
+        dest_addr_npi=message.dest_addr_npi,
+        destination_addr=message.destination_addr,
+        esm_class=message.esm_class,
+        protocol_id=message.protocol_id,
+        priority_flag=message.priority_flag,
+        validity_period=message.validity_period,
+        registered_delivery=message.registered_delivery,
+        data_coding=message.data_coding,
+        short_message=message.short_message,
+    )
+    assert codec.encode(Pdu(CommandId.SUBMIT_SM, sequence, status, message)) == theirs
+
+
+@st.composite
+def plain_delivers(draw: st.DrawFn) -> tuple[bytes, DeliverSm]:
+    """A deliver_sm without TLVs made by smpplib (a plain MO), and what it says."""
+    text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=5)
+    expected = DeliverSm(
+        source_addr=draw(addresses),
+        destination_addr=draw(addresses),
+        esm_class=draw(octet),
+        data_coding=draw(octet),
+        short_message=draw(st.binary(max_size=254)),
+        source_addr_ton=draw(octet),
+        source_addr_npi=draw(octet),
+        dest_addr_ton=draw(octet),
+        dest_addr_npi=draw(octet),
+        service_type=draw(text),
+        protocol_id=draw(octet),
+        registered_delivery=draw(octet),
+    )
+    times = draw(st.sampled_from(["", "251231235959000+"]))
+    raw = smpplib_encode(
+        "deliver_sm",
+        77,
+        service_type=expected.service_type,
+        source_addr_ton=expected.source_addr_ton,
+        source_addr_npi=expected.source_addr_npi,
+        source_addr=expected.source_addr,
+        dest_addr_ton=expected.dest_addr_ton,
+        dest_addr_npi=expected.dest_addr_npi,
+        destination_addr=expected.destination_addr,
+        esm_class=expected.esm_class,
+        protocol_id=expected.protocol_id,
+        priority_flag=draw(octet),
+        schedule_delivery_time=times,
+        validity_period=times,
+        registered_delivery=expected.registered_delivery,
+        replace_if_present_flag=draw(octet),
+        data_coding=expected.data_coding,
+        sm_default_msg_id=draw(octet),
+        short_message=expected.short_message,
+    )
+    return raw, expected
+
+
+@settings(max_examples=500)
+@given(plain_delivers())
+def test_deliver_sm_without_tlvs_decodes_as_smpplib_does(made: tuple[bytes, DeliverSm]) -> None:
+    raw, expected = made
+    fast = codec.decode(raw)
+    slow = codec.decode(header(CommandId.DELIVER_SM, raw[16:] + VENDOR_TLV, 77))
+    assert fast == slow
+    assert fast.body == expected
