@@ -44,7 +44,7 @@ from gateway.store import (
     StoredMo,
     StoreUnavailable,
 )
-from sms.dlr import DeliveryReceipt
+from sms.dlr import DeliveryReceipt, canonical_message_id
 from sms.errors import CommandStatus, SubmitAbortedError
 from sms.pdu import DeliverSm
 from sms.reassembly import CompleteMo, MoPart, Reassembler
@@ -369,7 +369,11 @@ class SmsPipeline:
             if outcome.result is SubmitResult.GAVE_UP:
                 await self._retry(sms, f"no acceptance after {outcome.attempts} attempts")
                 return
-            message_ids.append(outcome.message_id or "")
+            # Stored in the form receipts are matched in, so a receipt that arrives after a
+            # restart (nothing left in memory) still finds its reply by message id.
+            message_ids.append(
+                canonical_message_id(outcome.message_id or "", self._client.config.submit_id_base)
+            )
         self.stats.sent += 1
         self.stats.segments += len(segmented.parts)
         await self._store.reply_sent(sms.id, message_ids)
