@@ -156,6 +156,8 @@ def pipeline_limits(settings: Settings) -> PipelineLimits:
 
 async def start_gateway(settings: Settings, clock: Clock | None = None) -> Gateway:
     """Build and start every enabled part; the caller owns :meth:`Gateway.stop`."""
+    if not structlog.is_configured():  # embedded without serve(): redaction must still hold
+        configure_logging(settings.log.level, settings.log.format)
     clock = clock or SystemClock()
     health = Health(clock)
     lookup = build_lookup(settings, health, clock)

@@ -231,7 +231,9 @@ class StoreSettings:
     batch_max: int = 500  # writes of one kind committed together at most
     batch_wait_ms: float = 0.0  # how long a commit waits for more writes (0: none)
     lease_seconds: float = 30.0  # a claimed MO or reply is another's after this silence
-    dedup_window: float = 600.0  # seconds an SMSC redelivery of an MO is recognised
+    # Seconds an SMSC's redelivery of a stored MO is recognised (and not answered again). Kept
+    # short: within it, a citizen who sends the very same text again gets no second answer.
+    dedup_window: float = 120.0
     synchronous_commit: SyncCommit = "on"  # "on": an acknowledged MO survives a server crash
     start_timeout: float = 30.0  # seconds to wait for the database at start
     ride_through: float = 1.0  # seconds an MO write waits for a restarting database

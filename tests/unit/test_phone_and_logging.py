@@ -75,3 +75,21 @@ def test_debug_is_filtered_at_info() -> None:
     finally:
         structlog.reset_defaults()
     assert out.getvalue() == ""
+
+
+async def test_an_embedded_gateway_masks_numbers_without_being_told(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gateway.app import start_gateway
+    from gateway.settings import build_settings
+
+    structlog.reset_defaults()
+    gateway = await start_gateway(build_settings({"log": {"format": "json"}}))
+    try:
+        structlog.get_logger().info("sms", sender="84912345678")
+    finally:
+        await gateway.stop()
+        structlog.reset_defaults()
+    err = capsys.readouterr().err
+    assert "8491****678" in err
+    assert "84912345678" not in err
