@@ -286,6 +286,7 @@ async def _start_hotline(gateway: Gateway, texter: OutboxTexter | None) -> None:
     from ivr.ami import AmiError, AmiLinkSettings, AmiSession
     from ivr.dispatcher import EVENT_FILTERS
     from ivr.hotline import build_hotline
+    from ivr.limits import AMI_PING_TIMEOUT
     from ivr.ports import NoTexter
     from prompts.catalog import build_catalogue
     from prompts.cli import render_config
@@ -293,7 +294,14 @@ async def _start_hotline(gateway: Gateway, texter: OutboxTexter | None) -> None:
     settings = gateway.settings
     a = settings.ami
     ami = AmiSession(
-        AmiLinkSettings(a.host, a.port, a.username, a.secret, event_filters=EVENT_FILTERS)
+        AmiLinkSettings(
+            a.host,
+            a.port,
+            a.username,
+            a.secret,
+            event_filters=EVENT_FILTERS,
+            ping_timeout=AMI_PING_TIMEOUT,
+        )
     )
     try:
         await ami.connect()

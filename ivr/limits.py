@@ -48,6 +48,13 @@ COLLECT_COMMAND_TIMEOUT: Final = 150.0  # a prompt plus all the time the caller 
 MAX_CALL_SECONDS: Final = 600  # the gateway ends the automated stage politely after this
 CAP_GRACE: Final = 30  # the dialplan's TIMEOUT(absolute) backstop fires this much later
 
+# --- the AMI link ---------------------------------------------------------------------------
+# Asterisk answers one session's actions in order, so under a burst of calls a Ping waits
+# behind thousands of AGI actions (seconds at 800 callers pressing a key at once). A busy link
+# is not a dead one: the hotline's watchdog waits this long before it drops the link (and
+# with it every command in flight). A dead gateway is caught sooner by the heartbeat.
+AMI_PING_TIMEOUT: Final = 10.0
+
 # --- guard rails ----------------------------------------------------------------------------
 HEARTBEAT_INTERVAL: Final = 5.0  # the gateway refreshes the dialplan's heartbeat this often
 HEARTBEAT_STALE: Final = 15  # older than this, the dialplan sends callers to the operators

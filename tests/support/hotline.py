@@ -50,6 +50,7 @@ from ivr.dispatcher import EVENT_FILTERS, Dispatcher
 from ivr.escalation import EscalationBus, EscalationEvent
 from ivr.heartbeat import Heartbeat
 from ivr.hours import OperatorHours
+from ivr.limits import AMI_PING_TIMEOUT
 from ivr.script import CatalogueScript
 from prompts.catalog import Catalogue, PromptKind, build_catalogue
 from tests.support.lookup_fakes import ScriptedSource, build_service
@@ -138,8 +139,10 @@ class HotlineGateway:
 
 
 def link_settings(host: str, port: int, username: str, secret: str) -> AmiLinkSettings:
-    """The gateway's link: only the events the dispatcher uses."""
-    return AmiLinkSettings(host, port, username, secret, event_filters=EVENT_FILTERS)
+    """The gateway's link as the composition root makes it: only the dispatcher's events."""
+    return AmiLinkSettings(
+        host, port, username, secret, event_filters=EVENT_FILTERS, ping_timeout=AMI_PING_TIMEOUT
+    )
 
 
 @contextlib.asynccontextmanager
