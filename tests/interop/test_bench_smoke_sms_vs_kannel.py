@@ -1,0 +1,49 @@
+"""``bench/sms_vs_kannel.py --quick`` still runs: Kannel and the gateway, each answering every MO.
+
+Only that both systems ran clean on the same SMSC is checked; the figures are for
+bench/RESULTS.md, never for assertions (a loaded machine would make a threshold flaky).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.smsc, pytest.mark.postgres, pytest.mark.redis]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BENCH = REPO_ROOT / "bench" / "sms_vs_kannel.py"
+BENCH_TIMEOUT_S = 300.0
+
+
+async def test_quick_comparison_with_kannel_runs_clean(tmp_path: Path) -> None:
+    output = tmp_path / "sms_vs_kannel.json"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(BENCH),
+        "--quick",
+        "--json",
+        str(output),
+        cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    printed, _ = await asyncio.wait_for(process.communicate(), BENCH_TIMEOUT_S)
+    text = printed.decode(errors="replace")
+    assert process.returncode == 0, text
+
+    result = json.loads(output.read_text())
+    assert result["all_clean"] is True, text
+    assert {t["system"] for t in result["trials"]} == {"kannel", "gateway"}
+    for trial in result["trials"]:
+        assert trial["n"] == 1000 and trial["clean"], trial
+        assert trial["round_trips_per_s"] > 0 and trial["cpu_s"] > 0
+        assert 0 < trial["p50_ms"] <= trial["p99_ms"] <= trial["max_ms"]
+    kannel = next(t for t in result["trials"] if t["system"] == "kannel")
+    assert set(kannel["cpu_by_process"]) == {"bearerbox", "smsbox", "backend-0"}
+    assert result["median_ratio"] > 0
+    assert "gateway / kannel" in text
