@@ -200,6 +200,27 @@ async def private_redis() -> AsyncIterator[RedisServer]:
     await server.stop()
 
 
+async def test_concurrent_checks_go_in_few_script_calls_each_with_its_own_counts(
+    private_redis: RedisServer,
+) -> None:
+    client = connect(private_redis.url, timeout=2.0)
+    counters = RedisCounters(client)
+
+    results = await asyncio.gather(
+        *(
+            counters.add([Counter("rate:m:{s}", 60), Counter("rate:nf:{s}", 3600, amount=0)])
+            for _ in range(60)
+        )
+    )
+
+    assert sorted(minute.value for minute, _ in results) == list(range(1, 61))
+    assert all(not_found.value == 0 for _, not_found in results)
+    stats = await client.info("commandstats")
+    scripts = sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("eval", "evalsha"))
+    assert 1 <= scripts <= 3  # not 60: checks made while one call is out share the next
+    await client.aclose()
+
+
 async def test_lookups_keep_answering_while_redis_is_killed_and_restarted(
     private_redis: RedisServer,
 ) -> None:
