@@ -190,6 +190,7 @@ class Dispatcher:
         sound_prefix: str,
         policy: CallPolicy | None = None,
         route: HotlineRoute | None = None,
+        command_timeout: float = limits.COLLECT_COMMAND_TIMEOUT,
     ) -> None:
         self._ami = ami
         self._lookup = lookup
@@ -201,6 +202,7 @@ class Dispatcher:
         self._prefix = sound_prefix
         self._policy = policy or CallPolicy()
         self._route = route or HotlineRoute()
+        self._command_timeout = command_timeout  # no result by then: the channel is stuck
         self._calls: dict[str, _Call] = {}
         self._active = False
         self._unsubscribe: list[Callable[[], None]] = []
@@ -429,7 +431,7 @@ class Dispatcher:
 
     async def _command(self, call: _Call, line: str, is_answer: bool) -> None:
         try:
-            result = await self._ami.agi(call.channel, line, limits.COLLECT_COMMAND_TIMEOUT)
+            result = await self._ami.agi(call.channel, line, self._command_timeout)
         except AmiError as exc:
             self._command_failed(call, line, exc)
             return
