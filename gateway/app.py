@@ -148,6 +148,9 @@ def pipeline_limits(settings: Settings) -> PipelineLimits:
         backlog=sms.backlog,
         lease=settings.store.lease_seconds,
         senders=max(16, settings.smpp.window * 2),
+        # A processor holds its message until the answer is committed: with a durable store
+        # that wait, not the lookup, sets how many must run to keep up with the SMSC's window.
+        processors=max(32, settings.smpp.window * 2),
         encoding=sms.encoding,
         max_parts=sms.max_parts,
         reassembly_timeout=sms.reassembly_timeout,
