@@ -15,10 +15,12 @@ States of the link, and the rule behind each transition:
   ``AmiError`` (LOGIN_REFUSED or UNREACHABLE) so a wrong secret is a clear start-up error;
   later reconnects keep retrying, because a fixed manager.conf lets the link recover.
 - UP -> DOWN: the peer closed, the framing broke, or a ``Ping`` got no answer within
-  ``ping_timeout`` (a half-open link: no FIN will ever come, so the transport is aborted,
-  not closed). Every action and AGI command waiting on the link fails at once with
-  DISCONNECTED: AsyncAGIExec results emitted while we are away are lost for good, and the
-  caller is better served by a fallback now than by a timeout later. ``on_link(False)`` runs.
+  ``ping_timeout`` while nothing else arrived either (a half-open link: no FIN will ever
+  come, so the transport is aborted, not closed). A late Pong with events still flowing is
+  a busy Asterisk, not a dead one. Every action and AGI command waiting on the link fails
+  at once with DISCONNECTED: AsyncAGIExec results emitted while we are away are lost for
+  good, and the caller is better served by a fallback now than by a timeout later.
+  ``on_link(False)`` runs.
 - DOWN -> UP again after ``reconnect_delay`` (exponential, jittered); ``on_link(True)`` runs
   so the dispatcher can find calls left in AsyncAGI (``core_show_channels``).
 - any -> CLOSED on ``close()``.
@@ -131,6 +133,7 @@ class _Link(asyncio.Protocol):
         self.pending: dict[str, _PendingAction] = {}
         self.transport: asyncio.Transport | None = None
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.received = 0  # reads so far
 
     @property
     def banner(self) -> str | None:
@@ -143,6 +146,7 @@ class _Link(asyncio.Protocol):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
     def data_received(self, data: bytes) -> None:
+        self.received += 1  # proof of life for the watchdog
         try:
             messages = self._decoder.feed(data)
         except AmiError as exc:
@@ -529,9 +533,16 @@ class AmiSession:
             done, _ = await asyncio.wait([link.lost], timeout=s.ping_interval)
             if done:
                 return
+            heard = link.received
             try:
                 await self._request(link, "Ping", {}, s.ping_timeout)
             except AmiError as exc:
+                if not link.lost.done() and link.received != heard:
+                    # Asterisk runs one action at a time per connection: a busy one answers
+                    # Ping late while events keep coming. That link is alive; only silence
+                    # (a half-open link) is a reason to drop it.
+                    log.info("ami_ping_late", error=str(exc))
+                    continue
                 if not link.lost.done():
                     log.warning("ami_link_silent", error=str(exc))
                     link.abort()

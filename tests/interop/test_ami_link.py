@@ -93,6 +93,23 @@ async def test_half_open_link_is_dropped_and_reopened(fake: FakeAmi) -> None:
         await ami.close()
 
 
+async def test_a_busy_peer_that_answers_ping_late_keeps_its_link(fake: FakeAmi) -> None:
+    ami = AmiSession(settings(fake), rng=lambda: 0.5)
+    changes: list[bool] = []
+    ami.on_link(changes.append)
+    await ami.connect()
+    try:
+        fake.answer_pings = False  # Pong never comes, but events keep flowing
+        pings_before = len(fake.actions_named("Ping"))
+        while len(fake.actions_named("Ping")) < pings_before + 3:  # three watchdog rounds
+            await fake.push(message(("Event", "Newexten"), ("Channel", "Local/s@caller")))
+        assert changes == [True]
+        assert fake.logins == 1
+    finally:
+        fake.answer_pings = True
+        await ami.close()
+
+
 async def test_every_action_has_a_deadline(fake: FakeAmi, session: AmiSession) -> None:
     fake.silent_actions.add("queuestatus")
     with pytest.raises(AmiError) as caught:
