@@ -132,8 +132,8 @@ NOT_FOUND = _sentence(
 MENU = _sentence(
     "menu",
     "Để nghe lại, bấm phím một. Để tra cứu hồ sơ khác, bấm phím hai. "
-    "Để gặp tổng đài viên, bấm phím không. Để trở về menu chính, bấm phím sao.",
-    "Press 1 to repeat, 2 for another dossier, 0 for an operator, star for the main menu.",
+    "Để gặp tổng đài viên, bấm phím không. Để nghe lại các lựa chọn này, bấm phím sao.",
+    "Press 1 to repeat, 2 for another dossier, 0 for an operator, star to hear this again.",
 )
 INVALID_INPUT = _sentence(
     "invalid_input", "Phím quý vị vừa bấm không hợp lệ.", "That key is not valid."
