@@ -625,6 +625,17 @@ def _is_transient(exc: asyncpg.PostgresError) -> bool:
     return state[:2] in ("08", "40", "53", "57", "58")
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """What the pool does to a connection handed back: nothing more than asyncpg's own
+    cleanup (an open transaction is rolled back, listeners dropped).
+
+    The store's connections carry no session state of their own (settings are fixed when
+    they connect, every lock is transaction-scoped), so the default ``RESET ALL; UNLISTEN *;
+    CLOSE ALL ...`` would be a round trip on every release for nothing: with it, 20 tasks
+    running ``SELECT 1`` through a 10-connection pool did 5.5-8.8k/s, without it 12.5-13.5k/s.
+    """
+
+
 def _server_settings(config: PgStoreConfig) -> dict[str, str]:
     return {
         "search_path": config.schema,
@@ -657,6 +668,7 @@ async def open_pg_store(config: PgStoreConfig) -> PgStore:
                 timeout=CONNECT_TIMEOUT,
                 command_timeout=config.timeout,
                 server_settings=_server_settings(config),
+                reset=_keep_session,
             )
             return PgStore(pool, config)
         except _DATABASE_ERRORS as exc:
