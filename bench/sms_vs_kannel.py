@@ -206,9 +206,12 @@ class System:
 class GatewayUnderTest(System):
     name = "gateway"
 
-    def __init__(self, process: GatewayProcess, schema: str, store_url: str) -> None:
-        self.process = process
-        self.processes = {"statusgw": process.process.pid}
+    def __init__(self, processes: list[GatewayProcess], schema: str, store_url: str) -> None:
+        self.instances = processes
+        self.processes = {
+            f"statusgw-{i + 1}" if len(processes) > 1 else "statusgw": p.process.pid
+            for i, p in enumerate(processes)
+        }
         self.schema = schema
         self.store_url = store_url
 
@@ -216,25 +219,37 @@ class GatewayUnderTest(System):
     async def start(
         cls, smsc: Smsc, workdir: Path, args: argparse.Namespace, key_prefix: str
     ) -> GatewayUnderTest:
+        """``args.gateway_processes`` instances sharing the store and the cache, one bind each
+        (the SMSC spreads the MO over them), as a deployment with several instances runs."""
         schema = f"bench_{uuid.uuid4().hex[:10]}"
-        config = workdir / f"statusgw-{schema}.toml"
-        config.write_text(gateway_toml(smsc, args, schema, key_prefix, args.log_level), "utf-8")
-        return cls(await GatewayProcess.start(smsc, config), schema, args.store_url)
+        text = gateway_toml(smsc, args, schema, key_prefix, args.log_level)
+        started: list[GatewayProcess] = []
+        try:
+            for index in range(args.gateway_processes):
+                config = workdir / f"statusgw-{schema}-{index + 1}.toml"
+                config.write_text(text, "utf-8")
+                started.append(await GatewayProcess.start(smsc, config))
+        except BaseException:
+            for process in started:
+                await process.stop()
+            raise
+        return cls(started, schema, args.store_url)
 
     async def stop(self) -> None:
-        status = await self.process.stop()
+        statuses = [await process.stop() for process in self.instances]
         if self.store_url.startswith("postgres"):
             connection = await asyncpg.connect(self.store_url)
             try:
                 await connection.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
             finally:
                 await connection.close()
-        if status != 0:
-            tail = self.process.log.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"statusgw run exited with {status}:\n{tail}")
+        for process, status in zip(self.instances, statuses, strict=True):
+            if status != 0:
+                tail = process.log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"statusgw run exited with {status}:\n{tail}")
 
     def errors_logged(self) -> list[str]:
-        return errors_in_log(self.process.log)
+        return [line for process in self.instances for line in errors_in_log(process.log)]
 
 
 class KannelUnderTest(System):
@@ -314,7 +329,7 @@ class Bench:
             warm = await self.load(args.warmup)
             if not warm.clean:
                 raise RuntimeError(f"{name}: the warm-up load was not clean: {warm}")
-            if args.profile and name == "gateway" and round_index == 0:
+            if round_index < 0:  # the profiling trial, after the measured rounds
                 args.profile.mkdir(parents=True, exist_ok=True)
                 profiler = await start_profiler(system.pids[0], args.profile / "gateway.stacks")
             servers = server_pids() if name == "gateway" else []
@@ -407,6 +422,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     trials.append(result)
                     print(_line(result), flush=True)
                     await asyncio.sleep(args.pause)
+            if args.profile:
+                # Sampling slows the process it samples: a trial of its own, not counted.
+                profiled = await run.trial("gateway", -1)
+                print(_line(profiled) + f"  (profiled: {args.profile}/gateway.stacks)")
     finally:
         await smsc.stop()
         await forget_cache(args.cache_url, key_prefix)
@@ -432,6 +451,7 @@ def summary(
             "log_level": args.log_level,
             "kannel_store": args.kannel_store,
             "backend_workers": args.backend_workers,
+            "gateway_processes": args.gateway_processes,
         },
         "machine": machine(),
         "load_average_at_start": [round(x, 2) for x in load_start],
@@ -460,8 +480,9 @@ def summary(
 
 def _line(t: Trial) -> str:
     verdict = "" if t.clean else "  NOT CLEAN " + t.problems[:300]
+    which = t.round + 1 if t.round >= 0 else "-"
     return (
-        f"round {t.round + 1} {t.system:<8} {t.n} MO: {t.round_trips_per_s:8.1f} round trips/s"
+        f"round {which} {t.system:<8} {t.n} MO: {t.round_trips_per_s:8.1f} round trips/s"
         f"  p50 {t.p50_ms:7.1f} ms  p99 {t.p99_ms:7.1f} ms  CPU {t.cpu_ms_per_1000:6.1f} ms/1000"
         f" (+ servers {t.servers_cpu_s:.1f} s)  RSS {t.rss_mb:.0f} MB"
         f"  load {t.load_before:.1f}->{t.load_after:.1f}{verdict}"
@@ -480,8 +501,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     parser.add_argument("--kannel-store", action="store_true", help="bearerbox store file on")
     parser.add_argument("--backend-workers", type=int, default=1, help="Kannel backend processes")
+    parser.add_argument(
+        "--gateway-processes", type=int, default=1, help="gateway instances (one bind each)"
+    )
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between trials")
-    parser.add_argument("--profile", type=Path, help="py-spy flame graph of round 1's gateway")
+    parser.add_argument(
+        "--profile", type=Path, help="after the rounds, one more gateway trial under py-spy"
+    )
     parser.add_argument("--workdir", type=Path, help="keep configurations and logs here")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where results go")
     parser.add_argument("--quick", action="store_true", help="one round of 1,000 MO")

@@ -87,15 +87,17 @@ async def run_load(
     expect_replies: bool = True,
     max_attempts: int | None = None,
     retry_ms: int | None = None,
+    rate: float | None = None,
 ) -> LoadReport:
     """Run one load on a bound gateway and return the SMSC's report.
 
     Returns when every MO was answered (or, with ``expect_replies=False``, acknowledged),
     plus ``settle_ms``, or after ``deadline_s``. A rejected MO is sent again after ``retry_ms``
     (20), up to ``max_attempts`` sends in all (5; 0: until the deadline, as a real SMSC keeps
-    a refused message for its validity period).
+    a refused message for its validity period). With ``rate``, new MO go out at that many per
+    second at most (resends are not held back), for a steady load instead of a burst.
     """
-    retry = {"max_attempts": max_attempts, "retry_ms": retry_ms}
+    retry = {"max_attempts": max_attempts, "retry_ms": retry_ms, "rate": rate}
     mark = smsc.mark()
     await smsc.command(
         "load",

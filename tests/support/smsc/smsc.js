@@ -443,6 +443,8 @@ class LoadRun {
     this.expectReplies = cmd.expect_replies ?? true;
     this.maxAttempts = cmd.max_attempts ?? MAX_LOAD_ATTEMPTS; // 0: until the deadline
     this.retryMs = cmd.retry_ms ?? LOAD_RETRY_MS;
+    this.rate = cmd.rate || 0; // new MO per second (0: as fast as the window allows)
+    this.paceTimer = null;
     this.texts = new Map(); // code -> encoded MO text, encoded once by the smpp package
     this.mos = [];
     this.bySource = new Map();
@@ -472,8 +474,20 @@ class LoadRun {
     return this.mos[i];
   }
 
+  // With a rate, a new MO waits for its turn (resends do not); a timer picks up the pace.
+  paced() {
+    if (!this.rate || this.retry.length || this.next >= this.n) return false;
+    const elapsed = Number(process.hrtime.bigint() - this.started) / 1e9;
+    if (this.next < this.rate * elapsed) return false;
+    if (!this.paceTimer && !this.done) {
+      this.paceTimer = setTimeout(() => { this.paceTimer = null; this.pump(); }, Math.max(1, 1000 / this.rate));
+    }
+    return true;
+  }
+
   pump() {
     for (let budget = this.window; budget > 0 && this.inflight < this.window; budget--) {
+      if (this.paced()) return;
       const i = this.retry.length ? this.retry.shift() : this.next < this.n ? this.next++ : -1;
       if (i < 0) return;
       const s = pickReceiver();
@@ -553,6 +567,7 @@ class LoadRun {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.deadline);
+    clearTimeout(this.paceTimer);
     clearTimeout(this.settling);
     state.load = null;
     const elapsedMs = Number(this.lastReply - this.started) / 1e6;
