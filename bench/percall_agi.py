@@ -22,6 +22,7 @@ DATA = "/opt/statusgw-bench/dossiers.sqlite"
 PREFIX = "statusgw-ivr-test/vi/"
 KEYS = "STATUSGW_KEYS"
 MAX_CODE_DIGITS = 24
+ATTEMPTS = 3
 
 
 def send(command: str) -> str:
@@ -60,10 +61,17 @@ def main() -> None:
         pass
     send('EXEC MSet "__STATUSGW_OUTCOME=abandoned,TIMEOUT(absolute)=630"')
     send('EXEC MSet "TIMEOUT(response)=8,TIMEOUT(digit)=3"')
-    _, digits = ask(["ivr/greeting", "ivr/enter_code"], MAX_CODE_DIGITS)
-    read_back = ["ivr/you_entered", *(f"digits/{d}" for d in digits)]
-    _, choice = ask([*read_back, "sym/stop", "ivr/confirm_or_reenter"], 1, "120")
-    if choice != "1":
+    question = ["ivr/greeting", "ivr/enter_code"]
+    for _ in range(ATTEMPTS):  # nothing keyed, or not confirmed: ask again, as the gateway does
+        _, digits = ask(question, MAX_CODE_DIGITS)
+        question = ["ivr/enter_code"]
+        if not digits:
+            continue
+        read_back = ["ivr/you_entered", *(f"digits/{d}" for d in digits)]
+        _, choice = ask([*read_back, "sym/stop", "ivr/confirm_or_reenter"], 1, "120")
+        if choice == "1":
+            break
+    else:
         return
     database = sqlite3.connect(DATA)
     row = database.execute(
