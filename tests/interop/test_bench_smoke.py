@@ -6,37 +6,23 @@ README, not for assertions (a loaded machine would make any threshold flaky).
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.bench import run_quick
+
 pytestmark = pytest.mark.smsc
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BENCH = REPO_ROOT / "bench" / "sms_roundtrip.py"
 BENCH_TIMEOUT_S = 300.0
 
 
 async def test_quick_sms_roundtrip_benchmark_runs_clean(tmp_path: Path) -> None:
-    output = tmp_path / "sms_roundtrip.json"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(BENCH),
-        "--quick",
-        "--json",
-        str(output),
-        cwd=REPO_ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    printed, _ = await asyncio.wait_for(process.communicate(), BENCH_TIMEOUT_S)
-    text = printed.decode(errors="replace")
-    assert process.returncode == 0, text
+    quick = await run_quick("sms_roundtrip.py", tmp_path, BENCH_TIMEOUT_S)
+    text = quick.text
+    assert quick.returncode == 0, text
 
-    result = json.loads(output.read_text())
+    result = quick.result
     assert result["all_clean"] is True, text
     (run,) = result["runs"]
     assert run["n"] == 1000 and run["clean"] is True

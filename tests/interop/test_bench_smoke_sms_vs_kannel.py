@@ -6,37 +6,23 @@ bench/RESULTS.md, never for assertions (a loaded machine would make a threshold 
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.bench import run_quick
+
 pytestmark = [pytest.mark.smsc, pytest.mark.postgres, pytest.mark.redis]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BENCH = REPO_ROOT / "bench" / "sms_vs_kannel.py"
 BENCH_TIMEOUT_S = 300.0
 
 
 async def test_quick_comparison_with_kannel_runs_clean(tmp_path: Path) -> None:
-    output = tmp_path / "sms_vs_kannel.json"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(BENCH),
-        "--quick",
-        "--json",
-        str(output),
-        cwd=REPO_ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    printed, _ = await asyncio.wait_for(process.communicate(), BENCH_TIMEOUT_S)
-    text = printed.decode(errors="replace")
-    assert process.returncode == 0, text
+    quick = await run_quick("sms_vs_kannel.py", tmp_path, BENCH_TIMEOUT_S)
+    text = quick.text
+    assert quick.returncode == 0, text
 
-    result = json.loads(output.read_text())
+    result = quick.result
     assert result["all_clean"] is True, text
     assert {t["system"] for t in result["trials"]} == {"kannel", "gateway"}
     for trial in result["trials"]:
