@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -99,27 +100,54 @@ exten => 1022,1,NoOp(statusgw hotline, per-call AGI script)
 # ---- the Asterisk root and configuration -----------------------------------------------------
 
 
+def mounts_under(path: Path) -> list[str]:
+    """Mount points at or below ``path`` (the harness mounts /proc in a root it runs)."""
+    prefix = str(path.resolve())
+    with open("/proc/mounts", encoding="utf-8") as mounts:
+        points = [line.split()[1] for line in mounts if len(line.split()) > 1]
+    return [p for p in points if p == prefix or p.startswith(prefix + "/")]
+
+
 def ensure_bench_root() -> Path:
-    """The test root plus python3 (for the per-call script), made once."""
+    """The test root plus python3 (for the per-call script), made once.
+
+    The test root may be in use (its Asterisk running, /proc mounted in it) while this copies
+    it: the copy stays on the root's own file system (``--one-file-system``), or it would try
+    to copy /proc's endless files. A failed build leaves nothing behind; builders take turns.
+    """
     marker = BENCH_ROOT / ".statusgw-bench-complete"
     if marker.is_file():
         return BENCH_ROOT
     base = ensure_root()
-    staging = BENCH_ROOT.with_name(BENCH_ROOT.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    subprocess.run(["cp", "-a", str(base), str(staging)], check=True)
-    shutil.copy("/etc/resolv.conf", staging / "etc" / "resolv.conf")
-    subprocess.run(
-        [
-            "chroot", str(staging), "apt-get", "-o", "Acquire::Check-Valid-Until=false",
-            "-o", "Dpkg::Use-Pty=0", "install", "-y", "--no-install-recommends", "python3",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    (staging / ".statusgw-bench-complete").write_text("python3\n")
-    shutil.rmtree(BENCH_ROOT, ignore_errors=True)
-    staging.rename(BENCH_ROOT)
+    BENCH_ROOT.parent.mkdir(parents=True, exist_ok=True)
+    with (BENCH_ROOT.parent / ".bench-asterisk-root.build").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.is_file():
+            return BENCH_ROOT
+        staging = BENCH_ROOT.with_name(BENCH_ROOT.name + ".partial")
+        for old in (staging, BENCH_ROOT):
+            if mounts_under(old):
+                raise RuntimeError(f"{old} has file systems mounted in it: {mounts_under(old)}")
+            shutil.rmtree(old, ignore_errors=True)
+        try:
+            subprocess.run(["cp", "-a", "--one-file-system", str(base), str(staging)], check=True)
+            for mount_point in ("proc", "sys", "dev"):
+                (staging / mount_point).mkdir(exist_ok=True)
+            shutil.copy("/etc/resolv.conf", staging / "etc" / "resolv.conf")
+            subprocess.run(
+                [
+                    "chroot", str(staging), "apt-get", "-o", "Acquire::Check-Valid-Until=false",
+                    "-o", "Dpkg::Use-Pty=0", "install", "-y", "--no-install-recommends",
+                    "python3",
+                ],
+                check=True,
+                capture_output=True,
+            )  # fmt: skip
+            (staging / ".statusgw-bench-complete").write_text("python3\n")
+            staging.rename(BENCH_ROOT)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return BENCH_ROOT
 
 
