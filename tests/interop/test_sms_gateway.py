@@ -543,7 +543,7 @@ async def test_stop_whose_drain_runs_out_still_unbinds_and_the_next_start_sends_
     unbind = next(i for i, e in enumerate(smsc.events) if e["event"] == "unbind")
     assert not [e for e in smsc.events[unbind:] if e["event"] == "submit_sm"]
     delivered = {mt["destination"] for mt in smsc.find("mt")}
-    assert 0 < len(delivered) < len(senders)
+    assert len(delivered) < len(senders)  # the drain gave up (how many went out is timing)
     assert all(len(mts_to(smsc, sender)) <= 1 for sender in senders)
     if "schema" not in store_settings:
         return  # the embedded store keeps nothing across a restart
