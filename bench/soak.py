@@ -186,10 +186,16 @@ class CallLoad:
                 caller.close()
 
 
-async def sample_memory(pid: int, samples: list[tuple[float, float]], began: float) -> None:
+async def sample_memory(
+    pid: int, samples: list[tuple[float, float]], began: float, progress: Path
+) -> None:
+    """Every 10 s: the gateway's RSS, also appended to ``progress`` (kept if the run dies)."""
     while True:
         with contextlib.suppress(OSError):
-            samples.append((time.monotonic() - began, rss_mb(pid)))
+            sample = (round(time.monotonic() - began, 1), round(rss_mb(pid), 1))
+            samples.append(sample)
+            with progress.open("a", encoding="utf-8") as out:
+                out.write(json.dumps({"s": sample[0], "rss_mb": sample[1]}) + "\n")
         await asyncio.sleep(RSS_EVERY_S)
 
 
@@ -221,7 +227,9 @@ async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         link = link_settings(asterisk.host, asterisk.port, asterisk.username, asterisk.secret)
         calls = CallLoad(link, args.callers, call_codes())
         began = time.monotonic()
-        sampler = asyncio.create_task(sample_memory(gateway.process.pid, samples, began))
+        progress = args.json.with_suffix(".progress.jsonl")
+        progress.unlink(missing_ok=True)
+        sampler = asyncio.create_task(sample_memory(gateway.process.pid, samples, began, progress))
         calling = asyncio.create_task(calls.run())
         n = int(args.sms_rate * duration)
         report = await run_load(
